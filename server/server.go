@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"crypto/tls"
+	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -148,6 +149,12 @@ func (s *Server) Stop(ctx context.Context) error {
 	return s.http.Shutdown(ctx)
 }
 
+// OpenAPI is the API description, served at /api/v1/openapi.yaml and
+// checked against the handlers by the tests.
+//
+//go:embed openapi.yaml
+var OpenAPI []byte
+
 type ctxKey struct{}
 
 func callerFrom(ctx context.Context) Caller {
@@ -291,6 +298,11 @@ func (s *Server) routes() {
 	s.handle("DELETE /api/v1/suppressions/{id}", s.deleteSuppression, admins...)
 	s.handle("GET /api/v1/ingest", s.getIngest, readers...)
 	s.handle("POST /api/v1/ingest/audit", s.postAudit, ingester...)
+	s.mux.Handle("GET /api/v1/openapi.yaml", s.instrument("GET /api/v1/openapi.yaml", func(w http.ResponseWriter, _ *http.Request) error {
+		w.Header().Set("Content-Type", "application/yaml")
+		_, err := w.Write(OpenAPI)
+		return err
+	}))
 	s.mux.Handle("GET /", web.Handler())
 }
 
