@@ -135,11 +135,11 @@ var countries = []countryRow{
 // cloudRegions places the three clouds' regions in the world's cities.
 // The first octets are the ones the providers are known for.
 var cloudRegions = []struct {
-	provider      string
-	asn           uint32
-	org           string
-	octets        []byte
-	regions       []string // "CC/City/region-name"
+	provider string
+	asn      uint32
+	org      string
+	octets   []byte
+	regions  []string // "CC/City/region-name"
 }{
 	{"azure", 8075, "MICROSOFT-CORP-MSN-AS-BLOCK", []byte{13, 20, 40, 51, 52},
 		[]string{"NL/Amsterdam/westeurope", "IE/Dublin/northeurope", "FR/Paris/francecentral", "DE/Frankfurt/germanywestcentral",

@@ -25,14 +25,14 @@ type Kind uint8
 
 // Kinds of network.
 const (
-	KindUnknown     Kind = iota
-	KindResidential      // home broadband of an ISP, located to a city
-	KindMobile           // mobile carrier, located to the country only
-	KindHosting          // hosting provider (Tor exits and scanners live here)
-	KindCloud            // a cloud provider's region
-	KindCorporate        // the organisation's own offices
-	KindCorporateVPN     // the organisation's VPN egress, shared by many users
-	KindVPNService       // a commercial anonymising VPN service endpoint
+	KindUnknown      Kind = iota
+	KindResidential       // home broadband of an ISP, located to a city
+	KindMobile            // mobile carrier, located to the country only
+	KindHosting           // hosting provider (Tor exits and scanners live here)
+	KindCloud             // a cloud provider's region
+	KindCorporate         // the organisation's own offices
+	KindCorporateVPN      // the organisation's VPN egress, shared by many users
+	KindVPNService        // a commercial anonymising VPN service endpoint
 )
 
 var kindNames = [...]string{"unknown", "residential", "mobile", "hosting", "cloud", "corporate", "corporate-vpn", "vpn-service"}
@@ -94,21 +94,21 @@ type Indicator struct {
 // World is a simulated internet. It is immutable once built and safe for
 // concurrent use.
 type World struct {
-	seed       int64
-	org        string
-	domain     string
-	hq         string
-	hqCity     City
-	countries  []Country
-	byCode     map[string]int
-	nets       []Place // sorted by prefix address, non-overlapping
-	byCountry  map[countryKind][]int
-	byKind     map[Kind][]int
-	tor        []torExit
-	anon       []Indicator
-	corpVPN    netip.Prefix
-	mistagged  netip.Addr
-	corpASN    uint32
+	seed      int64
+	org       string
+	domain    string
+	hq        string
+	hqCity    City
+	countries []Country
+	byCode    map[string]int
+	nets      []Place // sorted by prefix address, non-overlapping
+	byCountry map[countryKind][]int
+	byKind    map[Kind][]int
+	tor       []torExit
+	anon      []Indicator
+	corpVPN   netip.Prefix
+	mistagged netip.Addr
+	corpASN   uint32
 }
 
 type countryKind struct {
@@ -316,7 +316,9 @@ func (a *allocator) fromOctets(octets []byte, bits int) netip.Prefix {
 	}
 }
 
-func (a *allocator) sixteen(reg rir, bits int) netip.Prefix { return a.fromOctets(firstOctets[reg], bits) }
+func (a *allocator) sixteen(reg rir, bits int) netip.Prefix {
+	return a.fromOctets(firstOctets[reg], bits)
+}
 
 // asnSource hands out distinct public ASNs, avoiding the documentation,
 // private and reserved ranges (RFC 5398, RFC 6996, RFC 7300).
