@@ -298,6 +298,9 @@ func (d *Decoder) ipv4(b []byte, truncated bool, p *Packet) bool {
 	p.Dst = netip.AddrFrom4([4]byte(b[16:20]))
 	p.Proto = b[9]
 	p.IPLength = total
+	if d.frag.pending() > 0 {
+		d.frag.expire(p.Time)
+	}
 	ff := binary.BigEndian.Uint16(b[6:8])
 	mf := ff&0x2000 != 0
 	off := int(ff&0x1fff) * 8
@@ -319,12 +322,9 @@ func (d *Decoder) ipv4(b []byte, truncated bool, p *Packet) bool {
 		case fragOverlap:
 			return d.bad(ReasonFragmentOverlap)
 		}
-		d.frag.expire(p.Time)
 		p.Reassembled = true
 		p.IPLength = ihl + len(data)
 		payload = data
-	} else if d.frag.pending() > 0 {
-		d.frag.expire(p.Time)
 	}
 	return d.transport(payload, p)
 }
@@ -352,6 +352,9 @@ func (d *Decoder) ipv6(b []byte, truncated bool, p *Packet) bool {
 	p.Src = netip.AddrFrom16([16]byte(b[8:24]))
 	p.Dst = netip.AddrFrom16([16]byte(b[24:40]))
 	p.IPLength = total
+	if d.frag.pending() > 0 {
+		d.frag.expire(p.Time)
+	}
 	next := b[6]
 	rest := b[40:]
 	hdrLen := 40
@@ -416,7 +419,6 @@ func (d *Decoder) ipv6(b []byte, truncated bool, p *Packet) bool {
 			case fragOverlap:
 				return d.bad(ReasonFragmentOverlap)
 			}
-			d.frag.expire(p.Time)
 			p.Reassembled = true
 			p.IPLength = hdrLen + 8 + len(data)
 			p.Proto = rest[0]
