@@ -7,7 +7,9 @@ import (
 
 func TestSuppression(t *testing.T) {
 	at := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
-	a := New(IncomingSSH, "/subscriptions/S1/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm", at, at.Add(time.Hour))
+	res := "/subscriptions/S1/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm"
+	a := New(IncomingSSH, res, at, at.Add(time.Hour))
+	a.Resource = res
 	a.RemoteIPs = []string{"198.51.100.7", "198.51.100.9"}
 	tests := []struct {
 		name string
