@@ -42,6 +42,9 @@ type Detector struct {
 	hwm       map[sourceKey]time.Time
 	loadedHWM map[sourceKey]time.Time
 
+	// cur is where the caller of the event being processed is.
+	cur located
+
 	lastPruneHour int64
 	closed        bool
 	stats         stats
@@ -253,6 +256,8 @@ func (d *Detector) process(ev *audit.Event) {
 	if ev.PrincipalType != audit.PrincipalUnknown {
 		p.Type = ev.PrincipalType
 	}
+
+	d.cur = d.locate(ev, p)
 
 	// Detections see the profiles as they were before this event.
 	d.sessions(ev, p, class)

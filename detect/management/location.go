@@ -24,24 +24,15 @@ func (d *Detector) location(ev *audit.Event, p *principal, o *org) {
 	ip := ev.SourceIP.Unmap()
 	t := ev.Time
 	u := strHash(p.ID)
-
-	// Most consecutive events of a user come from one address: resolve it
-	// once.
-	if !p.cacheValid || p.cacheIP != ip {
-		p.cacheIP, p.cacheValid = ip, true
-		p.cacheLoc = d.resolve(ip, ev)
+	if !p.anonValid || p.anonIP != ip {
+		p.anonIP, p.anonValid = ip, true
 		p.cacheAnon = anonHit{}
 		if d.deps.Anonymity != nil {
 			c, ind, src, conf, ok := d.deps.Anonymity.Anonymous(ip)
 			p.cacheAnon = anonHit{category: c, indicator: ind, source: src, confidence: conf, ok: ok}
 		}
-	} else if !p.cacheLoc.ok && ev.Location.Known() {
-		p.cacheLoc = d.resolve(ip, ev)
 	}
-	loc := p.cacheLoc
-	if loc.viaGeo {
-		d.stats.enriched++
-	}
+	loc := d.cur
 	country := loc.loc.Country
 	orgLearnt := !o.FirstSeen.IsZero() && t.Sub(o.FirstSeen) >= days(d.cfg.Location.OrgLearningDays)
 
@@ -117,6 +108,26 @@ func (d *Detector) location(ev *audit.Event, p *principal, o *org) {
 		p.ASNs, _ = touch(p.ASNs, loc.asn, t, maxPrincipalASNs)
 	}
 	o.learn(u, t, ip, loc, newCountry)
+}
+
+// locate resolves where the caller of an event is, once per address per
+// principal: most consecutive events of a principal come from one address.
+func (d *Detector) locate(ev *audit.Event, p *principal) located {
+	if !routable(ev.SourceIP) {
+		if ev.Location.Known() {
+			return located{loc: ev.Location, ok: true}
+		}
+		return located{}
+	}
+	ip := ev.SourceIP.Unmap()
+	if !p.cacheValid || p.cacheIP != ip || (!p.cacheLoc.ok && ev.Location.Known()) {
+		p.cacheIP, p.cacheValid = ip, true
+		p.cacheLoc = d.resolve(ip, ev)
+	}
+	if p.cacheLoc.viaGeo {
+		d.stats.enriched++
+	}
+	return p.cacheLoc
 }
 
 // resolve locates an address: GeoIP first, then what the log says.

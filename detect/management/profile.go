@@ -128,8 +128,10 @@ type principal struct {
 	deployments []deployment
 	cacheIP     netip.Addr
 	cacheLoc    located
-	cacheAnon   anonHit
 	cacheValid  bool
+	anonIP      netip.Addr
+	cacheAnon   anonHit
+	anonValid   bool
 }
 
 type deployment struct {

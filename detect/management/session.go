@@ -75,7 +75,7 @@ func (d *Detector) newMatch(typ string, ev *audit.Event, p *principal, extra map
 		tenant:    ev.Tenant,
 		start:     ev.Time,
 		end:       ev.Time,
-		ops:       []opEvidence{evidenceOf(ev, ev.Location.Country)},
+		ops:       []opEvidence{evidenceOf(ev, d.cur.loc.Country)},
 		extra:     extra,
 	}
 	if ev.Kind == audit.KindSignIn {

@@ -77,10 +77,12 @@ func (d *Detector) toolkit(ev *audit.Event, p *principal, class opClass) {
 	if b.tenant == "" {
 		b.tenant = ev.Tenant
 	}
-	b.last = ev.Time
+	if ev.Time.After(b.last) {
+		b.last = ev.Time
+	}
 	op := toolOp{
 		t:       ev.Time,
-		ev:      evidenceOf(ev, ""),
+		ev:      evidenceOf(ev, d.cur.loc.Country),
 		kind:    class.kind,
 		publish: class.has(opPublishXML),
 		ps:      ev.Tool == audit.ToolPowerShell,
@@ -105,18 +107,40 @@ func (d *Detector) toolkit(ev *audit.Event, p *principal, class opClass) {
 		b.lo++
 	}
 	win := b.ops[b.lo:]
+	// A late event may sit anywhere in time relative to the window: the
+	// span is taken over the window's actual times.
+	lo, hi := span(win)
 	if len(win) >= d.cfg.Toolkit.MicroBurstMinOperations && distinctKinds(win) >= d.cfg.Toolkit.MicroBurstMinKinds {
-		if !b.mb {
-			b.mb, b.mbFrom = true, win[0].t
+		if !b.mb || lo.Before(b.mbFrom) {
+			b.mbFrom = lo
 		}
-		b.mbTo = ev.Time
+		if !b.mb || hi.After(b.mbTo) {
+			b.mbTo = hi
+		}
+		b.mb = true
 	}
 	if op.publish && d.azuriteMatch(win) {
-		if !b.az {
-			b.az, b.azFrom = true, win[0].t
+		if !b.az || lo.Before(b.azFrom) {
+			b.azFrom = lo
 		}
-		b.azTo = ev.Time
+		if !b.az || hi.After(b.azTo) {
+			b.azTo = hi
+		}
+		b.az = true
 	}
+}
+
+func span(ops []toolOp) (lo, hi time.Time) {
+	lo, hi = ops[0].t, ops[0].t
+	for _, o := range ops[1:] {
+		if o.t.Before(lo) {
+			lo = o.t
+		}
+		if o.t.After(hi) {
+			hi = o.t
+		}
+	}
+	return lo, hi
 }
 
 func distinctKinds(ops []toolOp) int {
