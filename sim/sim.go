@@ -1,0 +1,323 @@
+// Package sim writes a simulated cloud estate, labelled for evaluation: an
+// asset inventory, threat-intelligence feeds, network flows in the formats
+// Vigil reads (IPFIX files and a pcap of IPFIX datagrams, AWS VPC Flow
+// Logs, Azure NSG and VNet flow logs), and truth.jsonl, the incidents a
+// correct detector must report, with lookalikes.jsonl, the benign
+// situations that it must not. Management logs and the GeoIP databases are
+// written by a ManagementStep that the caller plugs in.
+//
+// The output is a pure function of the configuration: the same seed gives
+// the same bytes, and another seed changes addresses, names, times and
+// which machine plays which role. docs/simulator.md describes the estate
+// and the labelling rules.
+package sim
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/vigil-ids/vigil/eval"
+)
+
+// ErrConfig reports an unusable configuration.
+var ErrConfig = errors.New("sim: invalid configuration")
+
+// ManagementStep writes the management-layer telemetry (audit logs, GeoIP
+// and ASN databases, the Tor exit list) into outDir for the span [start,
+// end) and returns its labelled incidents and look-alikes. It runs last.
+type ManagementStep func(ctx context.Context, seed int64, start, end time.Time, outDir string) (incidents, lookalikes []eval.Incident, err error)
+
+// Config sets what the simulator writes.
+type Config struct {
+	// Seed selects the estate; the same seed gives the same output.
+	Seed int64
+	// Days is the whole simulated span (management history).
+	Days int
+	// FlowDays is how many of the last days carry network flows. The
+	// first seven of them are the detectors' learning week.
+	FlowDays int
+	// Start is the first instant simulated. Zero derives it from the
+	// seed, never from the clock, so the output stays deterministic.
+	Start time.Time
+	// Scale multiplies the estate (resources, incidents, address pools);
+	// 1 is the default estate, tens give tens of millions of flow records.
+	Scale int
+	// Management, if set, writes the management layer after the network.
+	Management ManagementStep
+}
+
+// DefaultConfig returns the default estate: 75 days, flows for the last 14.
+func DefaultConfig() Config {
+	return Config{Seed: 1, Days: 75, FlowDays: 14, Scale: 1}
+}
+
+func (c *Config) normalise() error {
+	if c.Days <= 0 {
+		c.Days = 75
+	}
+	if c.FlowDays <= 0 {
+		c.FlowDays = min(14, c.Days)
+	}
+	if c.Scale <= 0 {
+		c.Scale = 1
+	}
+	if c.FlowDays > c.Days {
+		return fmt.Errorf("%w: --flow-days %d exceeds --days %d", ErrConfig, c.FlowDays, c.Days)
+	}
+	if c.FlowDays < 2 {
+		return fmt.Errorf("%w: at least 2 flow days are needed", ErrConfig)
+	}
+	if c.Start.IsZero() {
+		// A Monday in early 2026, moved by up to four weeks by the seed.
+		c.Start = time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC).AddDate(0, 0, int(uint64(c.Seed)%28))
+	}
+	c.Start = c.Start.UTC().Truncate(time.Hour)
+	return nil
+}
+
+func (c *Config) flowStart() time.Time {
+	return c.Start.AddDate(0, 0, c.Days-c.FlowDays)
+}
+
+// SourceStats counts what one flow source wrote.
+type SourceStats struct {
+	Name         string `json:"name"`
+	Format       string `json:"format"`
+	SamplingRate uint32 `json:"sampling_rate"`
+	Records      uint64 `json:"records"`
+}
+
+// Result summarises a run.
+type Result struct {
+	Start, End, FlowStart time.Time
+	Subscriptions         int
+	Resources             int
+	// FlowRecords counts the flow records written over all formats: IPFIX
+	// data records, Azure flow tuples and VPC lines.
+	FlowRecords uint64
+	Sources     []SourceStats
+	Incidents   []eval.Incident
+	LookAlikes  []eval.Incident
+	Elapsed     time.Duration
+}
+
+// simulator holds one run's state.
+type simulator struct {
+	cfg        Config
+	r          rng
+	estate     *estate
+	start, end time.Time
+	flowStart  time.Time
+	acts       []*activity
+	lookalikes []eval.Incident
+	internal   internal
+	dnsServer  netipAddr
+}
+
+// Run writes the estate into outDir (created if needed) and reports
+// progress through progress, which may be nil.
+func Run(ctx context.Context, cfg Config, outDir string, progress func(step string)) (Result, error) {
+	began := time.Now()
+	if progress == nil {
+		progress = func(string) {}
+	}
+	if err := cfg.normalise(); err != nil {
+		return Result{}, err
+	}
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return Result{}, fmt.Errorf("sim: %w", err)
+	}
+	s := &simulator{cfg: cfg, r: newRNG(cfg.Seed, 1)}
+	s.start = cfg.Start
+	s.end = cfg.Start.AddDate(0, 0, cfg.Days)
+	s.flowStart = cfg.flowStart()
+	progress("estate")
+	s.estate = buildEstate(s.r, cfg)
+	s.dnsServer = mustAddr("168.63.129.16")
+	for _, res := range s.estate.resources {
+		if res.sources[0] == 0 && len(res.sources) == 1 {
+			switch res.role {
+			case roleLinux, roleDB, roleWeb:
+				s.internal.linux = append(s.internal.linux, res)
+			case roleWindows:
+				s.internal.windows = append(s.internal.windows, res)
+			}
+		}
+	}
+	s.schedule()
+
+	res := Result{Start: s.start, End: s.end, FlowStart: s.flowStart, Subscriptions: len(s.estate.subscriptions), Resources: len(s.estate.resources)}
+	if err := s.estate.writeInventory(filepath.Join(outDir, "inventory.jsonl")); err != nil {
+		return res, err
+	}
+	if err := s.estate.writeSummary(filepath.Join(outDir, "estate.json")); err != nil {
+		return res, err
+	}
+	progress("threat intelligence")
+	if err := s.writeIntel(filepath.Join(outDir, "intel")); err != nil {
+		return res, err
+	}
+	stats, err := s.flows(ctx, filepath.Join(outDir, "flows"), progress)
+	if err != nil {
+		return res, err
+	}
+	res.Sources = stats
+	for _, st := range stats {
+		res.FlowRecords += st.Records
+	}
+	res.Incidents = s.truth()
+	res.LookAlikes = s.lookalikes
+	if cfg.Management != nil {
+		progress("management")
+		inc, look, err := cfg.Management(ctx, cfg.Seed, s.start, s.end, outDir)
+		if err != nil {
+			return res, fmt.Errorf("sim: management: %w", err)
+		}
+		res.Incidents = append(res.Incidents, inc...)
+		res.LookAlikes = append(res.LookAlikes, look...)
+	}
+	sortIncidents(res.Incidents)
+	sortIncidents(res.LookAlikes)
+	progress("truth")
+	if err := writeIncidents(filepath.Join(outDir, "truth.jsonl"), res.Incidents); err != nil {
+		return res, err
+	}
+	if err := writeIncidents(filepath.Join(outDir, "lookalikes.jsonl"), res.LookAlikes); err != nil {
+		return res, err
+	}
+	res.Elapsed = time.Since(began)
+	return res, nil
+}
+
+func sortIncidents(in []eval.Incident) {
+	slices.SortStableFunc(in, func(a, b eval.Incident) int {
+		if c := a.Start.Compare(b.Start); c != 0 {
+			return c
+		}
+		if a.Type != b.Type {
+			if a.Type < b.Type {
+				return -1
+			}
+			return 1
+		}
+		if a.Key < b.Key {
+			return -1
+		}
+		if a.Key > b.Key {
+			return 1
+		}
+		return 0
+	})
+}
+
+func writeIncidents(path string, in []eval.Incident) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("sim: %w", err)
+	}
+	bw := bufio.NewWriter(f)
+	if err := eval.WriteTruth(bw, in); err != nil {
+		f.Close()
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		f.Close()
+		return fmt.Errorf("sim: %w", err)
+	}
+	return f.Close()
+}
+
+// flows generates the network hour by hour, in time order, into one sink
+// per flow source.
+func (s *simulator) flows(ctx context.Context, dir string, progress func(string)) ([]SourceStats, error) {
+	e := s.estate
+	sinks := make([]sink, len(e.sources))
+	for i, src := range e.sources {
+		sr := newRNG(s.cfg.Seed, uint64(100+i))
+		switch src.kind {
+		case kindIPFIX:
+			sinks[i] = newIPFIXSink(dir, src, false, sr)
+		case kindPcap:
+			sinks[i] = newIPFIXSink(dir, src, true, sr)
+		case kindNSG:
+			sinks[i] = newAzureSink(dir, src, i, false, sr)
+		case kindVNet:
+			sinks[i] = newAzureSink(dir, src, i, true, sr)
+		case kindVPC:
+			sinks[i] = newVPCSink(dir, src, i, sr)
+		}
+	}
+	var hourConns []conn
+	g := &gen{r: newRNG(s.cfg.Seed, 2)}
+	g.emit = func(c *conn) { hourConns = append(hourConns, *c) }
+	var seen [8]bool
+	days := s.cfg.FlowDays
+	for h := s.flowStart; h.Before(s.end); h = h.Add(time.Hour) {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if h.Hour() == 0 {
+			progress(fmt.Sprintf("flows: day %d of %d", int(h.Sub(s.flowStart).Hours())/24+1, days))
+		}
+		next := h.Add(time.Hour)
+		hourConns = hourConns[:0]
+		for _, res := range e.resources {
+			s.background(g, res, h, next)
+		}
+		for _, a := range s.acts {
+			if a.from.Before(next) && a.to.After(h) {
+				a.run(g, maxTime(a.from, h), minTime(a.to, next))
+			}
+		}
+		slices.SortStableFunc(hourConns, func(a, b conn) int { return a.start.Compare(b.start) })
+		for i := range hourConns {
+			c := &hourConns[i]
+			seen = [8]bool{}
+			for _, rs := range [...]*resource{c.cres, c.sres} {
+				if rs == nil {
+					continue
+				}
+				for _, si := range rs.sources {
+					if !seen[si] {
+						seen[si] = true
+						sinks[si].add(c)
+					}
+				}
+			}
+		}
+		for _, sk := range sinks {
+			if err := sk.endHour(next); err != nil {
+				return nil, err
+			}
+		}
+	}
+	stats := make([]SourceStats, len(sinks))
+	for i, sk := range sinks {
+		if err := sk.close(); err != nil {
+			return nil, err
+		}
+		src := e.sources[i]
+		stats[i] = SourceStats{Name: src.name, Format: src.kind.String(), SamplingRate: src.rate, Records: sk.records()}
+	}
+	return stats, nil
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
