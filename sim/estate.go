@@ -121,8 +121,8 @@ type estate struct {
 	// networks, so that random internet hosts never fall in them by chance.
 	listed     map[netip.Addr]bool
 	listedNets []netip.Prefix
-	azureNet  [2]byte // first two octets of the Azure public block
-	awsNet    [2]byte
+	azureNet   [2]byte // first two octets of the Azure public block
+	awsNet     [2]byte
 }
 
 var appNames = []string{"orders", "payments", "catalog", "billing", "search", "ledger", "portal", "reports", "media", "crm", "hr", "analytics", "checkout", "identity", "inventory", "shipping"}

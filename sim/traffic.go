@@ -35,17 +35,17 @@ type conn struct {
 
 // kinds of connection.
 const (
-	kDropped   = iota // SYN with no answer (closed and filtered port)
-	kRefused          // SYN answered by RST
-	kSSHFail          // a failed SSH login: full handshake, a few exchanges
-	kRDPFail          // a failed RDP (NLA) login
-	kBanner           // a scanner reads the SSH banner and leaves
-	kSSHSession       // an interactive or automated SSH session
-	kRDPSession       // a remote desktop session
-	kWeb              // an HTTPS request
-	kBeacon           // a small exchange with a command-and-control server
-	kUpdate           // a download from a package mirror
-	kDNS              // one UDP query and answer
+	kDropped    = iota // SYN with no answer (closed and filtered port)
+	kRefused           // SYN answered by RST
+	kSSHFail           // a failed SSH login: full handshake, a few exchanges
+	kRDPFail           // a failed RDP (NLA) login
+	kBanner            // a scanner reads the SSH banner and leaves
+	kSSHSession        // an interactive or automated SSH session
+	kRDPSession        // a remote desktop session
+	kWeb               // an HTTPS request
+	kBeacon            // a small exchange with a command-and-control server
+	kUpdate            // a download from a package mirror
+	kDNS               // one UDP query and answer
 )
 
 // gen turns connection kinds into conns with plausible packet and byte

@@ -69,8 +69,8 @@ const (
 	// writer has a single sampler per observation domain.
 	selectorID = 1
 
-	recLenV4 = 4 + 4 + 2 + 2 + 1 + 2 + 8 + 8 + 8 + 8 + 4
-	recLenV6 = 16 + 16 + 2 + 2 + 1 + 2 + 8 + 8 + 8 + 8 + 4
+	recLenV4  = 4 + 4 + 2 + 2 + 1 + 2 + 8 + 8 + 8 + 8 + 4
+	recLenV6  = 16 + 16 + 2 + 2 + 1 + 2 + 8 + 8 + 8 + 8 + 4
 	optRecLen = 4 + 2 + 4 + 4
 
 	// MaxFileMessage is the largest message the file mode writes; the
