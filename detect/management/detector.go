@@ -60,8 +60,13 @@ type sourceKey struct {
 
 func (k sourceKey) String() string { return string(k.Cloud) + "/" + string(k.Kind) + "/" + k.Scope }
 
+type eventClass struct {
+	cloud audit.Cloud
+	kind  audit.Kind
+}
+
 type stats struct {
-	events     map[string]int
+	events     map[eventClass]int
 	enriched   int
 	late       int
 	skipped    map[string]int
@@ -91,7 +96,7 @@ func New(cfg Config, deps Deps, sink alert.Sink) (*Detector, error) {
 		hwm:        map[sourceKey]time.Time{},
 		loadedHWM:  map[sourceKey]time.Time{},
 		stats: stats{
-			events:  map[string]int{},
+			events:  map[eventClass]int{},
 			skipped: map[string]int{},
 			alerts:  map[string]int{},
 		},
@@ -125,7 +130,7 @@ func (d *Detector) Add(ev *audit.Event) {
 	if ev == nil {
 		return
 	}
-	d.stats.events[string(ev.Cloud)+"/"+string(ev.Kind)]++
+	d.stats.events[eventClass{ev.Cloud, ev.Kind}]++
 	if d.closed {
 		d.stats.skipped[skipAfterClose]++
 		return
@@ -397,8 +402,12 @@ func (d *Detector) Summary() Summary {
 		}
 		return out
 	}
+	events := make(map[string]int, len(d.stats.events))
+	for k, v := range d.stats.events {
+		events[string(k.cloud)+"/"+string(k.kind)] = v
+	}
 	return Summary{
-		Events:        cp(d.stats.events),
+		Events:        events,
 		Enriched:      d.stats.enriched,
 		Late:          d.stats.late,
 		Skipped:       cp(d.stats.skipped),

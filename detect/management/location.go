@@ -168,6 +168,9 @@ func (d *Detector) placeOf(t time.Time, ip netip.Addr, loc located) (place, bool
 		}
 		pl.Lat, pl.Lon = lat, lon
 	}
+	if math.IsNaN(pl.Lat) || math.IsNaN(pl.Lon) || math.Abs(pl.Lat) > 90 || math.Abs(pl.Lon) > 180 {
+		return place{}, false
+	}
 	return pl, true
 }
 
