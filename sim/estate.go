@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/vigil-ids/vigil/sim/world"
 )
 
 // role is what a resource does; it decides its traffic.
@@ -123,6 +125,9 @@ type estate struct {
 	listedNets []netip.Prefix
 	azureNet   [2]byte // first two octets of the Azure public block
 	awsNet     [2]byte
+	// world is the simulated internet that the GeoIP databases describe;
+	// remote hosts are drawn from its networks.
+	world *world.World
 }
 
 var appNames = []string{"orders", "payments", "catalog", "billing", "search", "ledger", "portal", "reports", "media", "crm", "hr", "analytics", "checkout", "identity", "inventory", "shipping"}
@@ -135,7 +140,7 @@ type group struct {
 }
 
 func buildEstate(r rng, cfg Config) *estate {
-	e := &estate{used: make(map[netip.Addr]bool), listed: make(map[netip.Addr]bool)}
+	e := &estate{used: make(map[netip.Addr]bool), listed: make(map[netip.Addr]bool), world: world.New(cfg.Seed)}
 	for range 3 {
 		e.subscriptions = append(e.subscriptions, r.guid())
 	}
@@ -253,10 +258,29 @@ func (e *estate) newAddr(r rng, net [2]byte) netip.Addr {
 	}
 }
 
-// randomInternet returns a public address outside the estate's blocks.
+// randomInternet returns a public address of the world (three in four
+// from home broadband or mobile networks, the rest from hosting), outside
+// the estate's blocks and the threat feed.
 func (e *estate) randomInternet(r rng) netip.Addr {
-	for {
-		a := netip.AddrFrom4([4]byte{byte(r.IntN(224)), byte(r.IntN(256)), byte(r.IntN(256)), byte(1 + r.IntN(254))})
+	kind := world.KindResidential
+	switch r.IntN(8) {
+	case 0, 1:
+		kind = world.KindHosting
+	case 2:
+		kind = world.KindMobile
+	}
+	return e.randomOf(r, "", kind)
+}
+
+// randomOf returns a public address of a network of the given kind and
+// country ("" for any), falling back to any routable address when the
+// world has none.
+func (e *estate) randomOf(r rng, country string, kind world.Kind) netip.Addr {
+	for try := 0; ; try++ {
+		a, ok := e.world.RandomIPIn(r.Rand, country, kind)
+		if !ok || try > 50 {
+			a = netip.AddrFrom4([4]byte{byte(r.IntN(224)), byte(r.IntN(256)), byte(r.IntN(256)), byte(1 + r.IntN(254))})
+		}
 		b := a.As4()
 		if !isPublic(a) || [2]byte{b[0], b[1]} == e.azureNet || [2]byte{b[0], b[1]} == e.awsNet || e.listed[a] {
 			continue
@@ -271,6 +295,19 @@ func (e *estate) randomInternet(r rng) netip.Addr {
 			return a
 		}
 	}
+}
+
+// internetOf is internet restricted to a kind of network and a country.
+func (e *estate) internetOf(r rng, n int, country string, kind world.Kind) []netip.Addr {
+	out := make([]netip.Addr, 0, n)
+	for len(out) < n {
+		a := e.randomOf(r, country, kind)
+		if !e.used[a] {
+			e.used[a] = true
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // internet returns n distinct, unused public addresses.

@@ -47,3 +47,24 @@ func (s *simulator) writeIntel(dir string) error {
 	}
 	return f.Close()
 }
+
+// writeWorld writes the simulated internet's GeoIP City and ASN databases
+// (MaxMind DB), its Tor exit list as published at the end of the span, and
+// its anonymity feed.
+func (s *simulator) writeWorld(outDir string) error {
+	w := s.estate.world
+	geo := filepath.Join(outDir, "geo")
+	if err := os.MkdirAll(geo, 0o755); err != nil {
+		return fmt.Errorf("geo: %w", err)
+	}
+	if err := w.WriteMMDB(filepath.Join(geo, "city.mmdb"), filepath.Join(geo, "asn.mmdb")); err != nil {
+		return fmt.Errorf("geo: %w", err)
+	}
+	if err := w.WriteTorExitList(filepath.Join(outDir, "intel", "tor-exits.txt"), s.end); err != nil {
+		return fmt.Errorf("intel: %w", err)
+	}
+	if err := w.WriteAnonymizerList(filepath.Join(outDir, "intel", "anonymizers.csv"), false); err != nil {
+		return fmt.Errorf("intel: %w", err)
+	}
+	return nil
+}

@@ -163,6 +163,10 @@ func Run(ctx context.Context, cfg Config, outDir string, progress func(step stri
 	if err := s.writeIntel(filepath.Join(outDir, "intel")); err != nil {
 		return res, err
 	}
+	progress("geoip and tor")
+	if err := s.writeWorld(outDir); err != nil {
+		return res, err
+	}
 	stats, err := s.flows(ctx, filepath.Join(outDir, "flows"), progress)
 	if err != nil {
 		return res, err
