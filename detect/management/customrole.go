@@ -121,9 +121,8 @@ func (d *Detector) recordRoleWrite(ev *audit.Event, p *principal) {
 }
 
 func (d *Detector) checkAssignment(ev *audit.Event, p *principal) {
-	var body roleAssignmentBody
 	var roleID, assignee, assigneeType, scope string
-	if len(ev.RequestBody) > 0 && json.Unmarshal(unquoteBody(ev.RequestBody), &body) == nil {
+	if body, ok := parseAssignment(ev.RequestBody); ok {
 		roleID = firstNonEmpty(body.Properties.RoleDefinitionID, body.RoleDefinitionID)
 		assignee = firstNonEmpty(body.Properties.PrincipalID, body.PrincipalID)
 		assigneeType = firstNonEmpty(body.Properties.PrincipalType, body.PrincipalType)
@@ -189,6 +188,19 @@ func preferRole(r, w *roleWrite, caller string) bool {
 		return rs
 	}
 	return r.T.After(w.T)
+}
+
+// parseAssignment decodes a role assignment body; only events that carry
+// one pay for decoding.
+func parseAssignment(b []byte) (*roleAssignmentBody, bool) {
+	if len(b) == 0 {
+		return nil, false
+	}
+	body := new(roleAssignmentBody)
+	if json.Unmarshal(unquoteBody(b), body) != nil {
+		return nil, false
+	}
+	return body, true
 }
 
 // within reports whether a role written at w is recent enough at t; a write

@@ -45,9 +45,10 @@ type Detector struct {
 	// cur is where the caller of the event being processed is.
 	cur located
 
-	lastPruneHour int64
-	closed        bool
-	stats         stats
+	lastPruneHour   int64
+	lastBurstMinute int64
+	closed          bool
+	stats           stats
 }
 
 // sourceKey names a source of events for the high-water marks: re-reading
@@ -244,6 +245,11 @@ func (d *Detector) process(ev *audit.Event) {
 		d.lastPruneHour = h
 		d.prune(t)
 	}
+	// Ended toolkit bursts are judged within a minute of event time.
+	if m := t.Unix() / 60; m != d.lastBurstMinute && len(d.bursts) > 0 {
+		d.lastBurstMinute = m
+		d.closeEndedBursts(t)
+	}
 	if ev.OperationKey == "" && ev.Operation != "" {
 		ev.OperationKey = strings.ToLower(ev.Operation)
 	}
@@ -336,12 +342,7 @@ func (d *Detector) orgFor(ev *audit.Event) *org {
 // forgets incidents that can no longer grow and old organisation shares,
 // and bounds the principal profiles.
 func (d *Detector) prune(now time.Time) {
-	for k, b := range d.bursts {
-		if now.Sub(b.last) > d.cfg.Toolkit.Window {
-			d.closeBurst(b)
-			delete(d.bursts, k)
-		}
-	}
+	d.closeEndedBursts(now)
 	d.pruneIncidents(now)
 	cutoff := now.Add(-days(d.cfg.Location.CountryRecencyDays))
 	for _, o := range d.orgs {
@@ -353,6 +354,22 @@ func (d *Detector) prune(now time.Time) {
 		}
 	}
 	d.boundPrincipals()
+}
+
+// closeEndedBursts judges the bursts whose window has passed, in a stable
+// order.
+func (d *Detector) closeEndedBursts(now time.Time) {
+	var ended []string
+	for k, b := range d.bursts {
+		if now.Sub(b.last) > d.cfg.Toolkit.Window {
+			ended = append(ended, k)
+		}
+	}
+	sort.Strings(ended)
+	for _, k := range ended {
+		d.closeBurst(d.bursts[k])
+		delete(d.bursts, k)
+	}
 }
 
 // boundPrincipals drops the least recently seen principals above the limit.

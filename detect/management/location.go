@@ -93,8 +93,11 @@ func (d *Detector) location(ev *audit.Event, p *principal, o *org) {
 		if prev := p.Last; prev != nil && prev.IP != ip {
 			d.travel(ev, p, o, u, prev, here)
 		}
-		if p.Last == nil || !t.Before(p.Last.T) {
+		switch {
+		case p.Last == nil:
 			p.Last = &here
+		case !t.Before(p.Last.T):
+			*p.Last = here
 		}
 	}
 
