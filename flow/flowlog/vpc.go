@@ -287,7 +287,7 @@ func vpcRecord(format []vpcField, fields [][]byte, r *flow.Record, account *[]by
 // parseUint parses a decimal number no greater than limit, without the
 // string conversion strconv would need.
 func parseUint(b []byte, limit uint64) (uint64, bool) {
-	if len(b) == 0 || len(b) > 20 {
+	if len(b) == 0 {
 		return 0, false
 	}
 	var n uint64
