@@ -451,3 +451,12 @@ func Subscription(resource string) string {
 	}
 	return rest
 }
+
+// RefOf returns the Ref of an inventory resource by name.
+func (inv *Inventory) RefOf(resource string) (Ref, bool) {
+	if inv == nil {
+		return Ref{}, false
+	}
+	id, ok := inv.ids[resource]
+	return Ref{ID: id}, ok
+}
