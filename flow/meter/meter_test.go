@@ -251,6 +251,18 @@ func TestMeterRules(t *testing.T) {
 			},
 		},
 		{
+			name: "icmp echo and reply share a flow, each keeps its type",
+			pkts: []pcap.Packet{
+				packet(1, a, b, 0, 0x0800, flow.ProtoICMP, 0, 84),
+				packet(1.01, b, a, 0, 0x0000, flow.ProtoICMP, 0, 84),
+				packet(2, a, b, 0, 0x0800, flow.ProtoICMP, 0, 84),
+			},
+			want: []brief{
+				{1, 2, a + ":0", b + ":2048", 2, 168, 0, false, flow.BiflowArbitrary},
+				{1.01, 1.01, b + ":0", a + ":0", 1, 84, 0, true, flow.BiflowArbitrary},
+			},
+		},
+		{
 			name: "port reuse after RST starts a new flow",
 			pkts: []pcap.Packet{
 				packet(1, a, b, 4000, 22, tcp, syn, 60),
