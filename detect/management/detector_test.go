@@ -378,3 +378,70 @@ func TestWebApp(t *testing.T) {
 		}
 	}
 }
+
+// One alert per incident: further matches within the incident gap deliver
+// the same id again with a later end; a match after the gap opens another.
+func TestIncidentExtension(t *testing.T) {
+	evs := scenarioEvents(t, "anonymous-ip")
+	var deliveries []alert.Alert
+	d, err := New(DefaultConfig(), testDeps(), func(a alert.Alert) { deliveries = append(deliveries, a) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var more events
+	tor := "185.220.101.5"
+	more.op(day(d56, 11, 40), bob, tor, bob.tool, "Microsoft.Compute/virtualMachines/write", vmRes("vm-bob"), "")
+	more.op(day(d56, 15, 0), bob, tor, bob.tool, "Microsoft.Compute/virtualMachines/write", vmRes("vm-bob"), "")
+	evs = append(evs, more...)
+	for i := range evs {
+		d.Add(&evs[i])
+	}
+	d.Close()
+	if len(deliveries) != 4 {
+		t.Fatalf("got %d deliveries, want 4", len(deliveries))
+	}
+	first := deliveries[0]
+	for _, a := range deliveries[1:3] {
+		if a.ID != first.ID || !a.Start.Equal(first.Start) || !a.End.After(first.End) {
+			t.Errorf("delivery %s [%v, %v] does not extend %s [%v, %v]", a.ID, a.Start, a.End, first.ID, first.Start, first.End)
+		}
+	}
+	if last := deliveries[3]; last.ID == first.ID {
+		t.Errorf("activity 3 h later extended the incident instead of opening one")
+	}
+	if n := d.Summary().Alerts[alert.AnonymousIP]; n != 2 {
+		t.Errorf("summary counts %d anonymous-ip alerts, want 2", n)
+	}
+	if got := deliveries[2].Evidence["operation_count"]; got != 3 {
+		t.Errorf("operation_count = %v, want 3", got)
+	}
+}
+
+// An event older than what was already processed is processed and counted
+// late; a zero time or no principal is skipped with its reason.
+func TestLateAndSkipped(t *testing.T) {
+	evs := scenarioEvents(t, "impossible-travel")
+	d, err := New(DefaultConfig(), testDeps(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range evs {
+		d.Add(&evs[i])
+	}
+	late := evs[0]
+	d.Add(&late)
+	d.Add(&audit.Event{Cloud: audit.CloudAzure, Kind: audit.KindActivity, PrincipalID: "x"})
+	d.Add(&audit.Event{Time: day(d56, 23, 0), Cloud: audit.CloudAzure, Kind: audit.KindActivity})
+	d.Close()
+	d.Add(&late)
+	s := d.Summary()
+	if s.Late != 1 || s.Skipped[skipNoTime] != 1 || s.Skipped[skipNoPrincipal] != 1 || s.Skipped[skipAfterClose] != 1 || s.Buffered != 0 {
+		t.Errorf("summary: %+v", s)
+	}
+	if s.Events["azure/activity"] == 0 || s.Events["azure/signin"] == 0 || s.Enriched == 0 {
+		t.Errorf("events by kind not counted: %+v", s)
+	}
+	if !strings.Contains(s.String(), "impossible-travel") {
+		t.Errorf("rendering lacks the alert:\n%s", s)
+	}
+}
