@@ -60,24 +60,22 @@ type expKey struct {
 // next) decodes as it did on the wire. A Reader is not safe for
 // concurrent use.
 type Reader struct {
-	opts     Options
-	dec      *netflow.Decoder
-	clock    time.Time // the capture clock given to the decoder
-	sum      Summary
-	exp      map[expKey]*Counts
-	formats  map[flow.Format]*Counts
-	lastKey  expKey
-	lastExp  *Counts
-	nfErrors map[expKey]map[string]uint64
+	opts    Options
+	dec     *netflow.Decoder
+	clock   time.Time // the capture clock given to the decoder
+	sum     Summary
+	exp     map[expKey]*Counts
+	formats map[flow.Format]*Counts
+	lastKey expKey
+	lastExp *Counts
 }
 
 // NewReader returns a Reader with the given options.
 func NewReader(opts Options) *Reader {
 	return &Reader{
-		opts:     opts,
-		exp:      make(map[expKey]*Counts),
-		formats:  make(map[flow.Format]*Counts),
-		nfErrors: make(map[expKey]map[string]uint64),
+		opts:    opts,
+		exp:     make(map[expKey]*Counts),
+		formats: make(map[flow.Format]*Counts),
 	}
 }
 
@@ -215,14 +213,9 @@ func (rd *Reader) decode(exporter netip.AddrPort, tr netflow.Transport, version 
 	k := expKey{addr: exporter.Addr().Unmap(), format: versionFormat(version)}
 	rd.exporter(k).Messages++
 	rd.format(k.format).Messages++
-	if err := rd.decoder().Decode(exporter, tr, msg, h); err != nil {
-		m := rd.nfErrors[k]
-		if m == nil {
-			m = make(map[string]uint64)
-			rd.nfErrors[k] = m
-		}
-		m[reasonOf(err)]++
-	}
+	// A malformed message is also counted by reason in the decoder's
+	// Stats, which Summary reports; the error adds nothing here.
+	_ = rd.decoder().Decode(exporter, tr, msg, h)
 }
 
 func (rd *Reader) format(f flow.Format) *Counts {
@@ -232,17 +225,6 @@ func (rd *Reader) format(f flow.Format) *Counts {
 		rd.formats[f] = c
 	}
 	return c
-}
-
-// reasonOf names a decode error by its last clause ("...: bad set length").
-func reasonOf(err error) string {
-	s := err.Error()
-	for i := len(s) - 2; i >= 0; i-- {
-		if s[i] == ':' && s[i+1] == ' ' {
-			return s[i+2:]
-		}
-	}
-	return s
 }
 
 func versionFormat(v uint16) flow.Format {
@@ -380,15 +362,7 @@ func (rd *Reader) Summary() Summary {
 		s.Formats = setCounts(s.Formats, f.String(), *c)
 	}
 	for k, c := range rd.exp {
-		cc := *c
-		cc.Malformed = nil
-		addMap(&cc.Malformed, rd.nfErrors[k])
-		s.Exporters = mergeCounts(s.Exporters, exporterName(k), cc)
-	}
-	for k, m := range rd.nfErrors {
-		if rd.exp[k] == nil {
-			s.Exporters = mergeCounts(s.Exporters, exporterName(k), Counts{Malformed: m})
-		}
+		s.Exporters = mergeCounts(s.Exporters, exporterName(k), *c)
 	}
 	rd.netflowStats(&s)
 	return s

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/vigil-ids/vigil/flow"
 	"github.com/vigil-ids/vigil/flow/flowfile"
 	"github.com/vigil-ids/vigil/internal/testenv"
@@ -63,6 +65,16 @@ var sharedFlows = map[string]expect{
 	"akvorado/ethernet-over-mpls-with-control-word-data.pcap":     {"192.168.10.11", "ipfix", 0},
 }
 
+// sharedOptions lists the options data records of the files that have
+// any, from the same README.
+var sharedOptions = map[string]uint64{
+	"pmacct-104-ipfix-ipv6-cisco-sampling-option.pcap": 1,
+	"pmacct-400-ipfix-bmp-cisco-srv6-00.pcap":          338,
+	"akvorado/data+templates.pcap":                     1,
+	"akvorado/mpls.pcap":                               1,
+	"akvorado/physicalinterfaces.pcap":                 1,
+}
+
 func TestSharedFlowFiles(t *testing.T) {
 	dir := testenv.SharedData(t, "flows", "ipfix-netflow")
 	seen := 0
@@ -90,8 +102,15 @@ func TestSharedFlowFiles(t *testing.T) {
 			if got := byExporter[want.exporter]; got != want.records || len(byExporter) > 1 {
 				t.Errorf("%s records by exporter %v, want %d from %s\n%s", want.format, byExporter, want.records, want.exporter, sum.String())
 			}
-			if c := sum.Exporters[want.exporter]; c == nil || c.Records != want.records || c.Messages == 0 {
-				t.Errorf("summary for %s:\n%s", want.exporter, sum.String())
+			c := sum.Exporters[want.exporter]
+			if c == nil || c.Records != want.records || c.Messages == 0 {
+				t.Fatalf("summary for %s:\n%s", want.exporter, sum.String())
+			}
+			if wantOpts := sharedOptions[filepath.ToSlash(rel)]; c.OptionsRecords != wantOpts {
+				t.Errorf("%d options records, want %d\n%s", c.OptionsRecords, wantOpts, sum.String())
+			}
+			if f := sum.Formats[want.format]; f == nil || f.Records != want.records || f.OptionsRecords != sharedOptions[filepath.ToSlash(rel)] {
+				t.Errorf("format counts:\n%s", sum.String())
 			}
 		})
 		return nil
@@ -109,32 +128,48 @@ func TestSharedFlowFiles(t *testing.T) {
 func TestAkvoradoSequences(t *testing.T) {
 	dir := testenv.SharedData(t, "flows", "ipfix-netflow", "akvorado")
 	for _, s := range []struct {
-		files   []string
-		records uint64
+		files            []string
+		records, options uint64
+		rates            map[uint32]uint64 // sampling rate -> records
 	}{
-		{[]string{"options-template", "options-data", "template", "data"}, 4},
-		{[]string{"icmp-template", "icmp-data"}, 4},
-		{[]string{"multiplesamplingrates-options-template", "multiplesamplingrates-options-data", "multiplesamplingrates-template", "multiplesamplingrates-data"}, 12},
-		{[]string{"samplingrate-template", "samplingrate-data"}, 6},
-		{[]string{"ipfixprobe-templates", "ipfixprobe-data"}, 6},
-		{[]string{"datalink-template", "datalink-data"}, 1},
-		{[]string{"ipfix-srv6-template", "ipfix-srv6-data"}, 1},
-		{[]string{"juniper-cpid-template", "juniper-cpid-data"}, 1},
-		{[]string{"ethernet-over-mpls-with-control-word-template", "ethernet-over-mpls-with-control-word-data"}, 10},
+		{[]string{"options-template", "options-data", "template", "data"}, 4, 4, map[uint32]uint64{30000: 4}},
+		{[]string{"icmp-template", "icmp-data"}, 4, 0, nil},
+		{[]string{"multiplesamplingrates-options-template", "multiplesamplingrates-options-data", "multiplesamplingrates-template", "multiplesamplingrates-data"}, 12, 2, map[uint32]uint64{2000: 11, 4000: 1}},
+		{[]string{"samplingrate-template", "samplingrate-data"}, 6, 0, map[uint32]uint64{2048: 6}},
+		{[]string{"ipfixprobe-templates", "ipfixprobe-data"}, 6, 0, nil},
+		{[]string{"datalink-template", "datalink-data"}, 1, 0, nil},
+		{[]string{"ipfix-srv6-template", "ipfix-srv6-data"}, 1, 0, nil},
+		{[]string{"juniper-cpid-template", "juniper-cpid-data"}, 1, 0, nil},
+		{[]string{"ethernet-over-mpls-with-control-word-template", "ethernet-over-mpls-with-control-word-data"}, 10, 0, nil},
 	} {
 		t.Run(strings.Join(s.files, ","), func(t *testing.T) {
 			rd := flowfile.NewReader(flowfile.Options{})
 			var n uint64
-			h := func(*flow.Record) { n++ }
+			rates := map[uint32]uint64{}
+			h := func(r *flow.Record) {
+				n++
+				if s.rates != nil {
+					rates[r.SamplingRate]++
+				}
+			}
 			for _, f := range s.files {
 				if err := rd.ReadFile(filepath.Join(dir, f+".pcap"), h); err != nil {
 					t.Fatal(err)
 				}
 			}
 			rd.Flush(h)
-			if n != s.records {
-				sum := rd.Summary()
-				t.Errorf("%d records, want %d\n%s", n, s.records, sum.String())
+			sum := rd.Summary()
+			var opts uint64
+			for _, c := range sum.Exporters {
+				opts += c.OptionsRecords
+			}
+			if n != s.records || opts != s.options {
+				t.Errorf("%d records and %d options records, want %d and %d\n%s", n, opts, s.records, s.options, sum.String())
+			}
+			if s.rates != nil {
+				if d := cmp.Diff(s.rates, rates); d != "" {
+					t.Errorf("sampling rates (-want +got):\n%s", d)
+				}
 			}
 		})
 	}
@@ -185,7 +220,7 @@ func TestBMPIsNotFlow(t *testing.T) {
 	if in == nil || in.Messages != 606 || in.MalformedTotal() != 0 {
 		t.Errorf("capture counts:\n%s", sum.String())
 	}
-	if ex := sum.Exporters["203.0.113.90"]; ex == nil || ex.Messages != 583 || ex.Records != 657 {
+	if ex := sum.Exporters["203.0.113.90"]; ex == nil || ex.Messages != 583 || ex.Records != 657 || ex.OptionsRecords != 338 {
 		t.Errorf("exporter counts:\n%s", sum.String())
 	}
 	if c := sum.Exporters["capture"]; c == nil || c.Messages != 23 {
