@@ -338,7 +338,7 @@ func (s *simulator) outbound(res *resource, port uint16, dsts []netip.Addr, perH
 		if distinct > 0 {
 			for range roundFrac(distinct, frac) {
 				dst := s.estate.randomInternet(g.r)
-				kind := kDropped
+				kind := kNoAnswer
 				if g.r.IntN(4) == 0 {
 					kind = fail
 				} else if g.r.IntN(3) == 0 {

@@ -400,7 +400,11 @@ func (s *azureSink) write(start time.Time, entries []tupleEntry) error {
 			}
 			k = l
 		}
-		b.WriteString(`]}]}}`)
+		if s.vnet {
+			b.WriteString(`]}]}}`) // flowGroups, flow, flows, flowRecords, record
+		} else {
+			b.WriteString(`]}}`) // flows, properties, record
+		}
 		i = j
 	}
 	b.WriteString("]}\n")

@@ -35,7 +35,8 @@ type conn struct {
 
 // kinds of connection.
 const (
-	kDropped    = iota // SYN with no answer (closed and filtered port)
+	kDropped    = iota // SYN dropped by the estate's firewall (inbound to a closed port)
+	kNoAnswer          // SYN allowed out, but nobody answers
 	kRefused           // SYN answered by RST
 	kSSHFail           // a failed SSH login: full handshake, a few exchanges
 	kRDPFail           // a failed RDP (NLA) login
@@ -69,6 +70,10 @@ func (g *gen) conn(kind int, t time.Time, client netip.Addr, cres *resource, ser
 		c.cBytes *= uint64(c.cPkts)
 		c.dur = time.Duration(c.cPkts-1) * time.Second
 		c.denied = true
+	case kNoAnswer:
+		c.cPkts, c.cBytes, c.cFlags = uint32(r.between(1, 2)), 60, flow.TCPSyn
+		c.cBytes *= uint64(c.cPkts)
+		c.dur = time.Duration(c.cPkts-1) * time.Second
 	case kRefused:
 		c.cPkts, c.cBytes, c.cFlags = 1, 60, flow.TCPSyn
 		c.sPkts, c.sBytes, c.sFlags = 1, 40, flow.TCPRst|flow.TCPAck
