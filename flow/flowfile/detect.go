@@ -70,6 +70,9 @@ func Detect(head []byte) Kind {
 func isIPFIXFile(head []byte) bool {
 	off := 0
 	for n := range 4 {
+		if n > 0 && off >= len(head) {
+			return true // the head ends inside or right after a message
+		}
 		m := head[off:]
 		if n > 0 && len(m) < 20 {
 			return len(m) < 2 || binary.BigEndian.Uint16(m) == 10

@@ -68,6 +68,7 @@ type Reader struct {
 	formats map[flow.Format]*Counts
 	lastKey expKey
 	lastExp *Counts
+	input   *Counts // the counts of the input being read
 }
 
 // NewReader returns a Reader with the given options.
@@ -123,6 +124,9 @@ func (rd *Reader) Read(r io.Reader, name string, h flow.Handler) error {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	kind := Detect(head)
+	if kind != KindUnknown {
+		rd.input = rd.sum.Input(kind)
+	}
 	count := rd.counter(h)
 	switch kind {
 	case KindPcap:
@@ -176,6 +180,9 @@ func (rd *Reader) counter(h flow.Handler) flow.Handler {
 		}
 		c.Records++
 		f.Records++
+		if rd.input != nil {
+			rd.input.Records++
+		}
 		if r.SamplingRate == 0 {
 			c.UnknownSampling++
 			f.UnknownSampling++
