@@ -26,9 +26,9 @@ type Config struct {
 	// match of the same type and principal still extends that alert rather
 	// than opening a new one.
 	IncidentGap time.Duration `yaml:"incident-gap"`
-	// SessionGap ends a principal's session: control-plane activity separated
-	// by less than this belongs to one session (inactive-account-session and
-	// powershell-session look at whole sessions).
+	// SessionGap ends a principal's session: activity separated by less than
+	// this belongs to one session (powershell-session looks at whole
+	// sessions).
 	SessionGap time.Duration `yaml:"session-gap"`
 	// Disabled lists alert types that are never raised.
 	Disabled []string `yaml:"disabled"`
@@ -70,17 +70,21 @@ type ToolkitConfig struct {
 type InactiveConfig struct {
 	// Days without control-plane activity after which a principal is inactive.
 	Days int `yaml:"days"`
+	// ReturnWindow is how long after its first control-plane activity a
+	// returning principal is watched for persistence actions.
+	ReturnWindow time.Duration `yaml:"return-window"`
 }
 
 // PowerShellConfig configures powershell-session.
 type PowerShellConfig struct {
 	// LookbackDays: no PowerShell use in this many days before the session.
 	LookbackDays int `yaml:"lookback-days"`
-	// MinHistoryDays: the principal's first control-plane activity must be at
-	// least this old, or its history says too little about its habits.
+	// MinHistoryDays: the principal must have been seen first at least this
+	// long ago; by default the whole lookback, so that "no PowerShell in the
+	// lookback" was observed rather than assumed.
 	MinHistoryDays int `yaml:"min-history-days"`
 	// MinActiveDays: the principal must have been active on the control plane
-	// on at least this many distinct days.
+	// on at least this many distinct days (0: no requirement).
 	MinActiveDays int `yaml:"min-active-days"`
 }
 
@@ -112,6 +116,10 @@ type LocationConfig struct {
 	MaxSpeedKmh float64 `yaml:"max-speed-kmh"`
 	// MinDistanceKm is the distance below which travel is never impossible.
 	MinDistanceKm float64 `yaml:"min-distance-km"`
+	// SingleOrganisation pools every tenant, account and project into one
+	// organisation: one company's estate across the clouds. Countries in use,
+	// shared egress and the learning period are then the company's.
+	SingleOrganisation bool `yaml:"single-organisation"`
 	// VPNASNs lists autonomous systems of the organisation's VPN or proxy
 	// egress; impossible-travel is not raised from or to them.
 	VPNASNs []uint32 `yaml:"vpn-asns"`
@@ -121,7 +129,7 @@ type LocationConfig struct {
 func DefaultConfig() Config {
 	return Config{
 		ReorderWindow: 2 * time.Hour,
-		IncidentGap:   time.Hour,
+		IncidentGap:   2 * time.Hour,
 		SessionGap:    2 * time.Hour,
 		MaxPrincipals: 200000,
 		Toolkit: ToolkitConfig{
@@ -132,8 +140,8 @@ func DefaultConfig() Config {
 			AzuriteMinPerApp:         2,
 			AzuriteRequirePowerShell: true,
 		},
-		Inactive:   InactiveConfig{Days: 30},
-		PowerShell: PowerShellConfig{LookbackDays: 45, MinHistoryDays: 14, MinActiveDays: 5},
+		Inactive:   InactiveConfig{Days: 30, ReturnWindow: 12 * time.Hour},
+		PowerShell: PowerShellConfig{LookbackDays: 45, MinHistoryDays: 45, MinActiveDays: 0},
 		CustomRole: CustomRoleConfig{Window: 24 * time.Hour},
 		Location: LocationConfig{
 			OrgLearningDays:    7,
@@ -215,6 +223,9 @@ func (c Config) Validate() error {
 	}
 	if c.Inactive.Days < 1 {
 		bad("inactive.days must be at least 1")
+	}
+	if c.Inactive.ReturnWindow <= 0 {
+		bad("inactive.return-window must be positive")
 	}
 	ps := c.PowerShell
 	if ps.LookbackDays < 1 {

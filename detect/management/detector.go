@@ -256,6 +256,10 @@ func (d *Detector) process(ev *audit.Event) {
 	class := classify(ev.Cloud, ev.OperationKey)
 
 	o := d.orgFor(ev)
+	// The organisation's learning period runs from its first event.
+	if o.FirstSeen.IsZero() || t.Before(o.FirstSeen) {
+		o.FirstSeen = t
+	}
 	p := d.principals[pid]
 	if p == nil {
 		p = &principal{ID: pid, Cloud: ev.Cloud, Org: o.Key, FirstSeen: t, LastSeen: t}
@@ -317,6 +321,14 @@ func (d *Detector) learn(ev *audit.Event, p *principal) {
 // orgFor returns the organisation of an event: the tenant when known (also
 // through a subscription seen with its tenant), else the account or project.
 func (d *Detector) orgFor(ev *audit.Event) *org {
+	if d.cfg.Location.SingleOrganisation {
+		o := d.orgs[""]
+		if o == nil {
+			o = newOrg("")
+			d.orgs[""] = o
+		}
+		return o
+	}
 	scope := ev.Tenant
 	if ev.Cloud == audit.CloudAzure && ev.Subscription != "" {
 		if scope != "" {

@@ -445,3 +445,90 @@ func TestLateAndSkipped(t *testing.T) {
 		t.Errorf("rendering lacks the alert:\n%s", s)
 	}
 }
+
+// Variations of the scenarios that exercise single rules.
+func TestRuleVariations(t *testing.T) {
+	tests := []struct {
+		name     string
+		scenario string
+		cfg      func(*Config)
+		edit     func(events) events
+		want     map[string]int
+	}{
+		{"one organisation pools the clouds' countries", "aws-impossible-travel",
+			func(c *Config) { c.Location.SingleOrganisation = true }, nil,
+			map[string]int{"impossible-travel": 1}},
+		{"failed persistence secures nothing", "inactive", nil,
+			func(e events) events {
+				for i := range e {
+					e[i].Result = audit.ResultFailure
+				}
+				return e
+			}, map[string]int{}},
+		{"persistence after the return window", "inactive", nil,
+			func(e events) events {
+				for i := range e {
+					if e[i].PrincipalID == frank.id && e[i].Time.After(day(d56, 9, 10)) {
+						e[i].Time = e[i].Time.Add(13 * time.Hour)
+					}
+				}
+				return e
+			}, map[string]int{"inactive-account-session": 2}},
+		{"configured VPN ASN", "impossible-travel",
+			func(c *Config) { c.Location.VPNASNs = []uint32{1221} }, nil, map[string]int{}},
+		{"slower travel threshold", "realistic-travel",
+			func(c *Config) { c.Location.MaxSpeedKmh = 500 }, nil, map[string]int{"impossible-travel": 1}},
+		{"microburst needs more kinds", "toolkit-both",
+			func(c *Config) { c.Toolkit.MicroBurstMinKinds = 4 }, nil, map[string]int{"azurite-toolkit": 1}},
+		{"azurite from the portal", "azurite", nil,
+			func(e events) events {
+				for i := range e {
+					e[i].Tool, e[i].AppID = audit.ToolPortal, audit.AppIDPortal
+				}
+				return e
+			}, map[string]int{}},
+		{"custom role assigned without a body", "custom-role", nil,
+			func(e events) events {
+				for i := range e {
+					if strings.HasSuffix(e[i].Resource, "44440000-0000-0000-0000-000000000002") {
+						e = append(e[:i], e[i+1:]...)
+						break
+					}
+				}
+				for i := range e {
+					if strings.Contains(e[i].Operation, "roleAssignments") {
+						e[i].RequestBody = nil
+					}
+				}
+				return e
+			}, map[string]int{"custom-role-persistence": 1}},
+		{"custom role assigned after the window", "custom-role", nil,
+			func(e events) events {
+				for i := range e {
+					if strings.Contains(e[i].Operation, "roleAssignments") {
+						e[i].Time = e[i].Time.Add(25 * time.Hour)
+					}
+				}
+				return e
+			}, map[string]int{}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			if tc.cfg != nil {
+				tc.cfg(&cfg)
+			}
+			evs := readEvents(t, filepath.Join("testdata", "background", "events.jsonl"))
+			extra := events(readEvents(t, filepath.Join("testdata", tc.scenario, "events.jsonl")))
+			if tc.edit != nil {
+				extra = tc.edit(extra)
+			}
+			evs = append(evs, extra...)
+			sort.SliceStable(evs, func(i, j int) bool { return evs[i].Time.Before(evs[j].Time) })
+			_, got := run(t, cfg, evs)
+			if diff := cmp.Diff(tc.want, countTypes(got)); diff != "" {
+				t.Errorf("alert types (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -14,16 +14,17 @@ import (
 // the persistence action that follows it minutes later.
 func (d *Detector) sessions(ev *audit.Event, p *principal, class opClass) {
 	t := ev.Time
-	gap := d.cfg.SessionGap
 
+	// A denied or failed action secured nothing.
+	persistence := class.has(opPersistence) && ev.Result != audit.ResultFailure
 	if ev.Kind.ControlPlane() {
 		switch {
 		case !p.LastCP.IsZero() && t.Sub(p.LastCP) >= days(d.cfg.Inactive.Days):
 			p.ReturnStart, p.ReturnPrev = t, p.LastCP
-		case !p.ReturnStart.IsZero() && t.Sub(p.LastCP) > gap:
+		case !p.ReturnStart.IsZero() && t.Sub(p.ReturnStart) > d.cfg.Inactive.ReturnWindow:
 			p.ReturnStart, p.ReturnPrev = time.Time{}, time.Time{}
 		}
-		if !p.ReturnStart.IsZero() && class.has(opPersistence) {
+		if !p.ReturnStart.IsZero() && persistence {
 			idle := p.ReturnStart.Sub(p.ReturnPrev)
 			d.raise(d.newMatch(alert.InactiveAccountSession, ev, p, map[string]any{
 				"last_activity_before": p.ReturnPrev.UTC().Format(time.RFC3339Nano),
@@ -37,19 +38,18 @@ func (d *Detector) sessions(ev *audit.Event, p *principal, class opClass) {
 	if ev.Cloud != audit.CloudAzure {
 		return
 	}
-	if !p.PSStart.IsZero() && t.Sub(p.LastSeen) > gap {
+	if !p.PSStart.IsZero() && t.Sub(p.LastSeen) > d.cfg.SessionGap {
 		p.PSStart, p.PSPrev = time.Time{}, time.Time{}
 	}
 	if ev.Tool == audit.ToolPowerShell && p.PSStart.IsZero() {
 		prev := p.toolLast(audit.ToolPowerShell)
 		cfg := d.cfg.PowerShell
-		history := !p.FirstCP.IsZero() && t.Sub(p.FirstCP) >= days(cfg.MinHistoryDays) &&
-			p.ActiveDays >= cfg.MinActiveDays
+		history := t.Sub(p.FirstSeen) >= days(cfg.MinHistoryDays) && p.ActiveDays >= cfg.MinActiveDays
 		if history && (prev.IsZero() || t.Sub(prev) >= days(cfg.LookbackDays)) {
 			p.PSStart, p.PSPrev = t, prev
 		}
 	}
-	if !p.PSStart.IsZero() && ev.Tool == audit.ToolPowerShell && ev.Kind == audit.KindActivity && class.has(opPersistence) {
+	if !p.PSStart.IsZero() && ev.Tool == audit.ToolPowerShell && ev.Kind == audit.KindActivity && persistence {
 		var prev any
 		if !p.PSPrev.IsZero() {
 			prev = p.PSPrev.UTC().Format(time.RFC3339Nano)
@@ -58,7 +58,7 @@ func (d *Detector) sessions(ev *audit.Event, p *principal, class opClass) {
 			"previous_powershell_use": prev,
 			"session_start":           p.PSStart.UTC().Format(time.RFC3339Nano),
 			"lookback_days":           d.cfg.PowerShell.LookbackDays,
-			"history_days":            math.Floor(t.Sub(p.FirstCP).Hours() / 24),
+			"history_days":            math.Floor(t.Sub(p.FirstSeen).Hours() / 24),
 			"active_days":             p.ActiveDays,
 			"app_id":                  ev.AppID,
 		}, "previous_powershell_use", "session_start", "history_days", "active_days"))
