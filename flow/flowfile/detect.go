@@ -121,6 +121,10 @@ func flowVersion(b []byte) uint16 {
 		if len(b) < 24 {
 			return 0
 		}
+		// Every record, template or data, takes at least 4 bytes.
+		if n := int(binary.BigEndian.Uint16(b[2:4])); n > (len(b)-20)/4 {
+			return 0
+		}
 		id := binary.BigEndian.Uint16(b[20:22])
 		l := int(binary.BigEndian.Uint16(b[22:24]))
 		if (id <= 1 || id >= 256) && l >= 4 && l <= len(b)-20 {
