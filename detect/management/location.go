@@ -159,17 +159,21 @@ func (d *Detector) placeOf(t time.Time, ip netip.Addr, loc located) (place, bool
 	}
 	pl := place{T: t, IP: ip, Country: l.Country, City: l.City, ASN: loc.asn, ASOrg: loc.asOrg,
 		Lat: l.Latitude, Lon: l.Longitude, RadiusKm: l.RadiusKm, CountryOnly: l.CountryOnly}
-	if l.CountryOnly || (l.Latitude == 0 && l.Longitude == 0) {
+	// Without a city the place is the country: GeoIP records of the country
+	// level carry the country's coordinates, or none.
+	if l.CountryOnly || l.City == "" || (l.Latitude == 0 && l.Longitude == 0) {
 		pl.CountryOnly = true
 		pl.RadiusKm = 0
-		if d.deps.Countries == nil {
-			return place{}, false
+		if l.Latitude == 0 && l.Longitude == 0 {
+			if d.deps.Countries == nil {
+				return place{}, false
+			}
+			lat, lon, ok := d.deps.Countries.Centroid(l.Country)
+			if !ok {
+				return place{}, false
+			}
+			pl.Lat, pl.Lon = lat, lon
 		}
-		lat, lon, ok := d.deps.Countries.Centroid(l.Country)
-		if !ok {
-			return place{}, false
-		}
-		pl.Lat, pl.Lon = lat, lon
 	}
 	if math.IsNaN(pl.Lat) || math.IsNaN(pl.Lon) || math.Abs(pl.Lat) > 90 || math.Abs(pl.Lon) > 180 {
 		return place{}, false
