@@ -14,6 +14,7 @@ package sim
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -258,6 +259,7 @@ func (s *simulator) flows(ctx context.Context, dir string, progress func(string)
 		}
 	}
 	var hourConns []conn
+	var order []connKey
 	g := &gen{r: newRNG(s.cfg.Seed, 2)}
 	g.emit = func(c *conn) { hourConns = append(hourConns, *c) }
 	var seen [8]bool
@@ -279,9 +281,20 @@ func (s *simulator) flows(ctx context.Context, dir string, progress func(string)
 				a.run(g, maxTime(a.from, h), minTime(a.to, next))
 			}
 		}
-		slices.SortStableFunc(hourConns, func(a, b conn) int { return a.start.Compare(b.start) })
+		// Sort an index, not the wide conns; ties keep generation order so
+		// the output stays a function of the seed.
+		order = order[:0]
 		for i := range hourConns {
-			c := &hourConns[i]
+			order = append(order, connKey{hourConns[i].start.UnixNano(), int32(i)})
+		}
+		slices.SortFunc(order, func(a, b connKey) int {
+			if a.t != b.t {
+				return cmp.Compare(a.t, b.t)
+			}
+			return cmp.Compare(a.i, b.i)
+		})
+		for _, o := range order {
+			c := &hourConns[o.i]
 			seen = [8]bool{}
 			for _, rs := range [...]*resource{c.cres, c.sres} {
 				if rs == nil {
@@ -310,6 +323,12 @@ func (s *simulator) flows(ctx context.Context, dir string, progress func(string)
 		stats[i] = SourceStats{Name: src.name, Format: src.kind.String(), SamplingRate: src.rate, Records: sk.records()}
 	}
 	return stats, nil
+}
+
+// connKey orders the conns of an hour by start, then generation order.
+type connKey struct {
+	t int64
+	i int32
 }
 
 func maxTime(a, b time.Time) time.Time {
