@@ -8,7 +8,6 @@ import (
 	"io"
 
 	"github.com/gopacket/gopacket"
-	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 )
 
@@ -43,7 +42,7 @@ type source interface {
 // Reader reads a capture file packet by packet.
 type Reader struct {
 	src       source
-	ng        bool
+	ng        *pcapgo.NgReader // nil for classic pcap
 	link      LinkType
 	dec       *Decoder
 	frames    uint64
@@ -70,7 +69,7 @@ func NewReader(r io.Reader, cfg Config) (*Reader, error) {
 		if err != nil {
 			return nil, fmt.Errorf("pcapng header: %w: %w", ErrCorrupt, err)
 		}
-		rd.src, rd.ng = ng, true
+		rd.src, rd.ng = ng, ng
 	} else {
 		pr, err := pcapgo.NewReader(br)
 		if err != nil {
@@ -105,10 +104,15 @@ func (r *Reader) Next(p *Packet) error {
 		}
 		r.frames++
 		link := r.link
-		if r.ng && len(ci.AncillaryData) > 0 {
-			if lt, ok := ci.AncillaryData[0].(layers.LinkType); ok {
-				link = LinkType(lt)
+		if r.ng != nil {
+			// Each pcapng interface has its own link type. Reading it from
+			// the interface table rather than ci.AncillaryData avoids
+			// boxing it into an interface value per packet.
+			iface, err := r.ng.Interface(ci.InterfaceIndex)
+			if err != nil {
+				return fmt.Errorf("frame %d: %w: %w", r.frames, ErrCorrupt, err)
 			}
+			link = LinkType(iface.LinkType)
 		}
 		ns := ci.Timestamp.UnixNano()
 		if ns < r.last {
