@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"net/netip"
 	"os"
+	"os/exec"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -432,4 +436,57 @@ func BenchmarkReader(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "packets/s")
+}
+
+// TestDecodeAgainstTshark compares every decoded packet of real captures
+// (Ethernet over IPv4 and IPv6, TCP and UDP) with tshark's dissection.
+func TestDecodeAgainstTshark(t *testing.T) {
+	tshark := testenv.Tool(t, "tshark")
+	for _, rel := range [][]string{
+		{"pcap", "ssh-bruteforce", "hydra-1_tasks.pcap"},
+		{"pcap", "ssh-bruteforce", "medusa-1_tasks.pcap"},
+		{"flows", "ipfix-netflow", "pmacct-104-ipfix-ipv6-cisco-sampling-option.pcap"},
+		{"flows", "ipfix-netflow", "pmacct-111-ipfix-nfv9-ipv6-ipv4-mix-01.pcap"},
+		{"flows", "ipfix-netflow", "pmacct-400-ipfix-bmp-cisco-srv6-00.pcap"},
+	} {
+		t.Run(rel[len(rel)-1], func(t *testing.T) {
+			path := testenv.SharedData(t, rel...)
+			out, err := exec.Command(tshark, "-n", "-r", path, "-T", "fields", "-E", "separator=,", "-E", "occurrence=f",
+				"-e", "ip.src", "-e", "ipv6.src", "-e", "ip.dst", "-e", "ipv6.dst", "-e", "ip.proto", "-e", "ipv6.nxt",
+				"-e", "tcp.srcport", "-e", "udp.srcport", "-e", "tcp.dstport", "-e", "udp.dstport",
+				"-e", "tcp.flags", "-e", "ip.len", "-e", "ipv6.plen").Output()
+			if err != nil {
+				t.Fatalf("tshark: %v", err)
+			}
+			var want []string
+			for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+				f := strings.Split(l, ",")
+				flags, _ := strconv.ParseUint(strings.TrimPrefix(f[10], "0x"), 16, 16)
+				iplen, _ := strconv.Atoi(f[11])
+				if f[12] != "" {
+					plen, _ := strconv.Atoi(f[12])
+					iplen = 40 + plen
+				}
+				want = append(want, fmt.Sprintf("%s%s>%s%s p%s%s %s%s>%s%s f%d len%d",
+					f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9], flags&0xff, iplen))
+			}
+			f, err := os.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			r, err := pcap.NewReader(f, pcap.Config{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			var p pcap.Packet
+			for r.Next(&p) == nil {
+				got = append(got, fmt.Sprintf("%s>%s p%d %d>%d f%d len%d", p.Src, p.Dst, p.Proto, p.SrcPort, p.DstPort, p.TCPFlags, p.IPLength))
+			}
+			if d := cmp.Diff(want, got); d != "" {
+				t.Errorf("packets differ from tshark (-tshark +pcap):\n%s", d)
+			}
+		})
+	}
 }
