@@ -92,6 +92,8 @@ type scratch struct {
 	pktSpace          uint64
 	size, population  uint64
 	probability       float64
+	frame             []byte // dataLinkFrameSection, valid during the record
+	frameSize         uint64
 }
 
 // pendingSet is a data set held until its template arrives.
@@ -547,7 +549,7 @@ func walk(t *template, b []byte, pos int, r *flow.Record, s *scratch) (int, bool
 	base := pos
 	for _, o := range t.ops {
 		at := base + int(o.off)
-		if o.kind == opVar {
+		if o.kind == opVar || o.kind == opVarFrame {
 			if at >= len(b) {
 				return 0, false
 			}
@@ -563,6 +565,9 @@ func walk(t *template, b []byte, pos int, r *flow.Record, s *scratch) (int, bool
 			base = at + n
 			if base > len(b) {
 				return 0, false
+			}
+			if o.kind == opVarFrame {
+				s.frame = b[at:base]
 			}
 			continue
 		}
@@ -655,6 +660,10 @@ func walk(t *template, b []byte, pos int, r *flow.Record, s *scratch) (int, bool
 			s.size = readUint(v)
 		case opPopulation:
 			s.population = readUint(v)
+		case opFrame:
+			s.frame = v
+		case opFrameSize:
+			s.frameSize = readUint(v)
 		case opProbability:
 			if len(v) == 4 {
 				s.probability = float64(math.Float32frombits(binary.BigEndian.Uint32(v)))
@@ -742,6 +751,20 @@ func (d *Decoder) dataRecords(dom *domain, t *template, hdr *msgHeader, b []byte
 		}
 		r.SamplingRate = rate
 
+		if t.frame {
+			// A packet report: one sampled packet of dataLinkFrameSize
+			// bytes (or of the section's length when the size is absent).
+			parseFrame(s.frame, r)
+			if !t.has[opPackets] {
+				r.Packets = 1
+			}
+			if !t.has[opBytes] {
+				r.Bytes = uint64(len(s.frame))
+				if t.has[opFrameSize] {
+					r.Bytes = s.frameSize
+				}
+			}
+		}
 		if t.icmp && (r.Proto == flow.ProtoICMP || r.Proto == flow.ProtoICMPv6) && r.SrcPort == 0 && r.DstPort == 0 {
 			r.DstPort = s.icmp
 		}

@@ -56,6 +56,8 @@ const (
 	ieSamplingSize             = 309
 	ieSamplingPopulation       = 310
 	ieSamplingProbability      = 311
+	ieDataLinkFrameSize        = 312
+	ieDataLinkFrameSection     = 315
 	ieObservationTimeSeconds   = 322
 	ieObservationTimeMillis    = 323
 	ieObservationTimeMicros    = 324

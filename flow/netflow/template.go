@@ -50,6 +50,9 @@ const (
 	opSize             // 309 samplingSize
 	opPopulation       // 310 samplingPopulation
 	opProbability      // 311 samplingProbability
+	opFrame            // 315 dataLinkFrameSection of a fixed length
+	opVarFrame         // 315 dataLinkFrameSection of variable length
+	opFrameSize        // 312 dataLinkFrameSize
 	numOpKinds
 )
 
@@ -103,6 +106,7 @@ type template struct {
 	perRecordRate               bool  // the data record carries its own sampling parameters
 	reverse                     bool  // RFC 5103 reverse counters are present
 	icmp                        bool
+	frame                       bool // the record key comes from dataLinkFrameSection
 	badLength                   bool // a known field had an unusable length and is skipped
 }
 
@@ -236,6 +240,10 @@ func classify(f field) (candidate, bool) {
 		return candidate{kind: opPopulation}, true
 	case ieSamplingProbability:
 		return candidate{kind: opProbability}, true
+	case ieDataLinkFrameSection:
+		return candidate{kind: opFrame}, true
+	case ieDataLinkFrameSize:
+		return candidate{kind: opFrameSize}, true
 	}
 	return candidate{}, false
 }
@@ -251,6 +259,8 @@ func lengthOK(k opKind, tk timeKind, n uint16) bool {
 		return n == 16
 	case opProbability:
 		return n == 4 || n == 8
+	case opFrame:
+		return n >= 1
 	case opStart, opEnd, opObsTime:
 		if tk == timeNTPMicro || tk == timeNTPNano {
 			return n == 8
@@ -275,10 +285,16 @@ func compile(id uint16, options bool, fields []field, skipScope int, spec []byte
 		best[i] = -1
 	}
 	for i, f := range fields {
-		if i < skipScope || f.length == variableLength {
+		if i < skipScope {
 			continue
 		}
 		c, ok := classify(f)
+		if ok && f.length == variableLength {
+			if c.kind == opFrame {
+				best[opVarFrame] = i
+			}
+			continue
+		}
 		if !ok {
 			continue
 		}
@@ -286,7 +302,10 @@ func compile(id uint16, options bool, fields []field, skipScope int, spec []byte
 			t.badLength = true
 			continue
 		}
-		if best[c.kind] < 0 || c.prio < bestPrio[c.kind] {
+		// An element that occurs more than once describes nested headers in
+		// the order the metering process met them (RFC 7011 §8): the last
+		// occurrence, the innermost header, is the flow's.
+		if best[c.kind] < 0 || c.prio <= bestPrio[c.kind] {
 			best[c.kind], bestPrio[c.kind], bestTK[c.kind] = i, c.prio, c.tk
 		}
 	}
@@ -295,7 +314,7 @@ func compile(id uint16, options bool, fields []field, skipScope int, spec []byte
 	// Second pass: lay out the operations in wire order.
 	chosen := make(map[int]opKind, 16)
 	for k := opKind(0); k < numOpKinds; k++ {
-		if best[k] >= 0 {
+		if best[k] >= 0 && k != opVarFrame {
 			chosen[best[k]] = k
 			t.has[k] = true
 		}
@@ -303,7 +322,12 @@ func compile(id uint16, options bool, fields []field, skipScope int, spec []byte
 	off := 0
 	for i, f := range fields {
 		if f.length == variableLength {
-			t.ops = append(t.ops, op{off: uint16(off), kind: opVar})
+			k := opVar
+			if best[opVarFrame] == i {
+				k = opVarFrame
+				t.has[opVarFrame] = true
+			}
+			t.ops = append(t.ops, op{off: uint16(off), kind: k})
 			t.minLen += off + 1
 			off = 0
 			t.fixed = false
@@ -344,6 +368,9 @@ func compile(id uint16, options bool, fields []field, skipScope int, spec []byte
 		t.has[opSize] || t.has[opProbability]
 	t.reverse = t.has[opRevPackets] || t.has[opRevBytes]
 	t.icmp = t.has[opICMPTypeCode] || t.has[opICMPType] || t.has[opICMPCode]
+	// A packet report without flow addresses gets its key from the frame.
+	t.frame = (t.has[opFrame] || t.has[opVarFrame]) &&
+		!t.has[opSrc4] && !t.has[opDst4] && !t.has[opSrc6] && !t.has[opDst6]
 	return t
 }
 
