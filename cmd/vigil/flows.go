@@ -57,7 +57,7 @@ of the records. Malformed input is summarised on stderr.`,
 		},
 	}
 	cmd.Flags().BoolVar(&count, "count", false, "print totals per input, format and exporter instead of records")
-	cmd.Flags().UintSliceVar(&ports, "netflow-port", nil, "only try these UDP `PORTS` of a capture as NetFlow/IPFIX (default: recognise by header on any port)")
+	cmd.Flags().UintSliceVar(&ports, "netflow-port", nil, "only try these UDP `PORTS` of a capture as NetFlow/IPFIX; without it every port is tried and NetFlow is recognised by its header")
 	cmd.Flags().BoolVar(&noMeter, "no-meter", false, "do not meter raw packets of captures into flows")
 	return cmd
 }

@@ -139,7 +139,10 @@ func (s *Summary) Write(w io.Writer) error {
 		fmt.Fprintf(&b, "%s:\n", title)
 		for _, k := range slices.Sorted(maps.Keys(m)) {
 			c := m[k]
-			fmt.Fprintf(&b, "  %-40s messages=%d records=%d", k, c.Messages, c.Records)
+			fmt.Fprintf(&b, "  %-40s records=%d", k, c.Records)
+			if c.Messages > 0 {
+				fmt.Fprintf(&b, " messages=%d", c.Messages)
+			}
 			if c.OptionsRecords > 0 {
 				fmt.Fprintf(&b, " options=%d", c.OptionsRecords)
 			}
