@@ -80,6 +80,8 @@ type resource struct {
 	created  time.Time
 	sources  []int // indexes into estate.sources; more than one for a resource seen by two exporters
 	mac      string
+	// cloud and region locate the public addresses ("azure", "westeurope").
+	cloud, region string
 	// Mean commodity probes per hour on 22 and 3389: every public address
 	// on the internet gets them.
 	probeSSH, probeRDP float64
@@ -123,8 +125,6 @@ type estate struct {
 	// networks, so that random internet hosts never fall in them by chance.
 	listed     map[netip.Addr]bool
 	listedNets []netip.Prefix
-	azureNet   [2]byte // first two octets of the Azure public block
-	awsNet     [2]byte
 	// world is the simulated internet that the GeoIP databases describe;
 	// remote hosts are drawn from its networks.
 	world *world.World
@@ -145,19 +145,13 @@ func buildEstate(r rng, cfg Config) *estate {
 		e.subscriptions = append(e.subscriptions, r.guid())
 	}
 	e.awsAccount = fmt.Sprintf("%012d", r.Int64N(1e12))
-	e.azureNet = [2]byte{pick(r, []byte{13, 20, 40, 51, 52}), byte(r.between(1, 250))}
-	e.awsNet = [2]byte{pick(r, []byte{3, 18, 34, 54}), byte(r.between(1, 250))}
-	for {
-		if e.awsNet != e.azureNet {
-			break
-		}
-		e.awsNet[1]++
-	}
-	ex := func(i int) netip.Addr { return netip.AddrFrom4([4]byte{e.azureNet[0], e.azureNet[1], 255, byte(i)}) }
+	// The estate's addresses come from the clouds' regions of the world,
+	// so that the GeoIP databases place them where they run.
+	ex := func() netip.Addr { return e.newAddr(r, "azure", "westeurope") }
 	e.sources = []source{
-		{name: "edge-a", kind: kindIPFIX, rate: 1, obsDomain: uint32(r.between(1, 4000)), exporter: ex(1), account: e.subscriptions[0]},
-		{name: "edge-b", kind: kindIPFIX, rate: 10, obsDomain: uint32(r.between(1, 4000)), exporter: ex(2), account: e.subscriptions[0]},
-		{name: "edge-c", kind: kindPcap, rate: 1, obsDomain: uint32(r.between(1, 4000)), exporter: ex(3), account: e.subscriptions[1]},
+		{name: "edge-a", kind: kindIPFIX, rate: 1, obsDomain: uint32(r.between(1, 4000)), exporter: ex(), account: e.subscriptions[0]},
+		{name: "edge-b", kind: kindIPFIX, rate: 10, obsDomain: uint32(r.between(1, 4000)), exporter: ex(), account: e.subscriptions[0]},
+		{name: "edge-c", kind: kindPcap, rate: 1, obsDomain: uint32(r.between(1, 4000)), exporter: ex(), account: e.subscriptions[1]},
 		{name: "nsg", kind: kindNSG, rate: 1, account: e.subscriptions[2], region: "westeurope"},
 		{name: "vnet", kind: kindVNet, rate: 1, account: e.subscriptions[2], region: "northeurope"},
 		{name: "vpc", kind: kindVPC, rate: 1, account: e.awsAccount, region: pick(r, []string{"eu-west-1", "eu-central-1", "us-east-1"})},
@@ -201,18 +195,23 @@ func buildEstate(r rng, cfg Config) *estate {
 				}
 				res.mac = fmt.Sprintf("000D3A%06X", r.IntN(1<<24))
 				if rl != roleDB {
-					net := e.azureNet
-					if g.sub < 0 {
-						net = e.awsNet
+					src := e.sources[g.source]
+					cloud, region := "azure", src.region
+					if src.kind == kindVPC {
+						cloud = "aws"
 					}
-					res.public = []ipSpan{{addr: e.newAddr(r, net), from: res.created}}
+					if region == "" {
+						region = "westeurope"
+					}
+					res.cloud, res.region = cloud, region
+					res.public = []ipSpan{{addr: e.newAddr(r, cloud, region), from: res.created}}
 					// Some machines were deallocated once and came back with
 					// a new dynamic address, before the flow window.
 					if r.IntN(8) == 0 {
 						at := res.created.Add(time.Duration(r.IntN(24*10)) * time.Hour)
 						if at.Before(cfg.flowStart().Add(-24 * time.Hour)) {
 							res.public[0].to = at
-							res.public = append(res.public, ipSpan{addr: e.newAddr(r, net), from: at})
+							res.public = append(res.public, ipSpan{addr: e.newAddr(r, cloud, region), from: at})
 						}
 					}
 				}
@@ -247,10 +246,16 @@ func buildEstate(r rng, cfg Config) *estate {
 	return e
 }
 
-// newAddr returns an unused address in the /16 net.
-func (e *estate) newAddr(r rng, net [2]byte) netip.Addr {
+// newAddr returns an unused address of a cloud region of the world.
+func (e *estate) newAddr(r rng, cloud, region string) netip.Addr {
 	for {
-		a := netip.AddrFrom4([4]byte{net[0], net[1], byte(r.IntN(250)), byte(4 + r.IntN(250))})
+		a, ok := e.world.CloudIP(r.Rand, cloud, region)
+		if !ok {
+			a, _ = e.world.CloudIP(r.Rand, cloud, "")
+		}
+		if b := a.As4(); b[3] == 0 || b[3] == 255 {
+			continue
+		}
 		if !e.used[a] {
 			e.used[a] = true
 			return a
@@ -281,8 +286,9 @@ func (e *estate) randomOf(r rng, country string, kind world.Kind) netip.Addr {
 		if !ok || try > 50 {
 			a = netip.AddrFrom4([4]byte{byte(r.IntN(224)), byte(r.IntN(256)), byte(r.IntN(256)), byte(1 + r.IntN(254))})
 		}
-		b := a.As4()
-		if !isPublic(a) || [2]byte{b[0], b[1]} == e.azureNet || [2]byte{b[0], b[1]} == e.awsNet || e.listed[a] {
+		// Estate addresses are all in used; they never stand for a
+		// remote host.
+		if !isPublic(a) || e.used[a] || e.listed[a] {
 			continue
 		}
 		for _, p := range e.listedNets {

@@ -254,8 +254,7 @@ func (s *simulator) scheduleLookAlikes(learnEnd time.Time) {
 		at := h.Add(time.Duration(15+r.IntN(30)) * time.Minute)
 		last := &res.public[len(res.public)-1]
 		last.to = at
-		net := e.azureNet
-		res.public = append(res.public, ipSpan{addr: e.newAddr(r, net), from: at})
+		res.public = append(res.public, ipSpan{addr: e.newAddr(r, res.cloud, res.region), from: at})
 		srcs := e.internet(r, 1)
 		const n = 3000
 		a := &activity{res: res, from: h, to: h.Add(time.Hour), run: s.inbound(res, portSSH, srcs, n, 0)}
