@@ -200,6 +200,28 @@ func TestFragmentReassembly(t *testing.T) {
 			t.Errorf("stats %+v", st)
 		}
 	})
+	t.Run("ipv6", func(t *testing.T) {
+		frag6 := func(off, end int, more bool) []byte {
+			fh := []byte{17, 0, 0, 0, 0, 0, 0xbe, 0xef}
+			fo := uint16(off/8) << 3
+			if more {
+				fo |= 1
+			}
+			binary.BigEndian.PutUint16(fh[2:], fo)
+			return ipv6("2001:db8::7", "2001:db8::9", 44, cat(fh, dgram[off:end]))
+		}
+		d := pcap.NewDecoder(pcap.Config{})
+		var p pcap.Packet
+		frames := [][]byte{frag6(0, 1232, true), frag6(1232, 1608, false)}
+		for i, f := range frames {
+			if ok := d.Decode(pcap.LinkRaw, time.Unix(10, 0), f, len(f), &p); ok != (i == 1) {
+				t.Fatalf("fragment %d: decoded=%v", i, ok)
+			}
+		}
+		if !p.Reassembled || !bytes.Equal(p.Payload, payload) || p.Proto != 17 || p.IPLength != 40+8+1608 {
+			t.Fatalf("reassembled %+v", brief(&p))
+		}
+	})
 	t.Run("overlap is refused", func(t *testing.T) {
 		d := pcap.NewDecoder(pcap.Config{})
 		var p pcap.Packet
