@@ -363,8 +363,7 @@ func split(s string, sep byte, out []string) int {
 // like an Azure NSG or VNet flow log rather than another Azure log that
 // shares the {"records":[...]} envelope (Activity Log, sign-in logs).
 func IsAzureFlowLog(head []byte) bool {
-	head = bytes.TrimLeft(head, " \t\r\n\ufeff")
-	head = bytes.TrimPrefix(head, []byte("\xef\xbb\xbf"))
+	head = bytes.TrimPrefix(head, []byte("\xef\xbb\xbf")) // a UTF-8 byte order mark
 	head = bytes.TrimLeft(head, " \t\r\n")
 	if len(head) == 0 || head[0] != '{' || !bytes.Contains(head, []byte(`"records"`)) {
 		return false

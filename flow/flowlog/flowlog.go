@@ -15,7 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -69,11 +69,7 @@ func (s Stats) String() string {
 }
 
 func counts(m map[string]uint64) string {
-	keys := sort.StringSlice(nil)
-	for k := range maps.Keys(m) {
-		keys = append(keys, k)
-	}
-	keys.Sort()
+	keys := slices.Sorted(maps.Keys(m))
 	parts := make([]string, len(keys))
 	for i, k := range keys {
 		parts[i] = fmt.Sprintf("%s=%d", k, m[k])

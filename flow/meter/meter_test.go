@@ -186,8 +186,8 @@ func packet(sec float64, src, dst string, sp, dp uint16, proto, flags uint8, siz
 	}
 }
 
-// brief is the part of a record the table tests compare.
-type brief struct {
+// view is the part of a record the table tests compare.
+type view struct {
 	Start, End float64
 	Src, Dst   string
 	Packets    uint64
@@ -211,7 +211,7 @@ func TestMeterRules(t *testing.T) {
 	tests := []struct {
 		name string
 		pkts []pcap.Packet
-		want []brief
+		want []view
 	}{
 		{
 			name: "handshake, data, close",
@@ -223,7 +223,7 @@ func TestMeterRules(t *testing.T) {
 				packet(2.1, b, a, 22, 4000, tcp, fin, 52),
 				packet(2.2, a, b, 4000, 22, tcp, ack, 52),
 			},
-			want: []brief{
+			want: []view{
 				{1, 2.2, a + ":4000", b + ":22", 4, 216, syn | fin, false, flow.BiflowInitiator},
 				{1.1, 2.1, b + ":22", a + ":4000", 2, 112, synack | fin, true, flow.BiflowReverseInitiator},
 			},
@@ -234,7 +234,7 @@ func TestMeterRules(t *testing.T) {
 				packet(1, b, a, 22, 4000, tcp, synack, 60),
 				packet(1.1, a, b, 4000, 22, tcp, ack, 52),
 			},
-			want: []brief{
+			want: []view{
 				{1.1, 1.1, a + ":4000", b + ":22", 1, 52, ack, false, flow.BiflowInitiator},
 				{1, 1, b + ":22", a + ":4000", 1, 60, synack, true, flow.BiflowReverseInitiator},
 			},
@@ -245,7 +245,7 @@ func TestMeterRules(t *testing.T) {
 				packet(5, b, a, 22, 4000, tcp, ack, 100),
 				packet(6, a, b, 4000, 22, tcp, ack, 52),
 			},
-			want: []brief{
+			want: []view{
 				{5, 5, b + ":22", a + ":4000", 1, 100, ack, false, flow.BiflowArbitrary},
 				{6, 6, a + ":4000", b + ":22", 1, 52, ack, true, flow.BiflowArbitrary},
 			},
@@ -257,7 +257,7 @@ func TestMeterRules(t *testing.T) {
 				packet(1.01, b, a, 0, 0x0000, flow.ProtoICMP, 0, 84),
 				packet(2, a, b, 0, 0x0800, flow.ProtoICMP, 0, 84),
 			},
-			want: []brief{
+			want: []view{
 				{1, 2, a + ":0", b + ":2048", 2, 168, 0, false, flow.BiflowArbitrary},
 				{1.01, 1.01, b + ":0", a + ":0", 1, 84, 0, true, flow.BiflowArbitrary},
 			},
@@ -269,7 +269,7 @@ func TestMeterRules(t *testing.T) {
 				packet(1.1, b, a, 22, 4000, tcp, rst|ack, 40),
 				packet(1.5, a, b, 4000, 22, tcp, syn, 60),
 			},
-			want: []brief{
+			want: []view{
 				{1, 1, a + ":4000", b + ":22", 1, 60, syn, false, flow.BiflowInitiator},
 				{1.1, 1.1, b + ":22", a + ":4000", 1, 40, rst | ack, true, flow.BiflowReverseInitiator},
 				{1.5, 1.5, a + ":4000", b + ":22", 1, 60, syn, false, flow.BiflowInitiator},
@@ -282,7 +282,7 @@ func TestMeterRules(t *testing.T) {
 				packet(9, a, b, 5353, 53, udp, 0, 80), // earlier than the previous packet
 				packet(400, a, b, 5353, 53, udp, 0, 80),
 			},
-			want: []brief{
+			want: []view{
 				{9, 10, a + ":5353", b + ":53", 2, 160, 0, false, flow.BiflowArbitrary},
 				{400, 400, a + ":5353", b + ":53", 1, 80, 0, false, flow.BiflowArbitrary},
 			},
@@ -302,7 +302,7 @@ func TestMeterRules(t *testing.T) {
 				packet(1800, a, b, 4000, 443, tcp, ack, 52),
 				packet(1801, b, a, 443, 4000, tcp, ack, 500),
 			},
-			want: []brief{
+			want: []view{
 				{0, 1750, a + ":4000", b + ":443", 8, 60 + 7*52, syn | ack, false, flow.BiflowInitiator},
 				{0.1, 0.1, b + ":443", a + ":4000", 1, 60, synack, true, flow.BiflowReverseInitiator},
 				{1800, 1800, a + ":4000", b + ":443", 1, 52, ack, false, flow.BiflowInitiator},
@@ -313,9 +313,9 @@ func TestMeterRules(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			m := meter.New(meter.DefaultConfig())
-			var got []brief
+			var got []view
 			h := func(r *flow.Record) {
-				got = append(got, brief{
+				got = append(got, view{
 					Start:   float64(r.Start.UnixNano()) / 1e9,
 					End:     float64(r.End.UnixNano()) / 1e9,
 					Src:     netip.AddrPortFrom(r.SrcAddr, r.SrcPort).String(),

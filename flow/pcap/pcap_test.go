@@ -89,7 +89,7 @@ type want struct {
 	Reassembled bool
 }
 
-func brief(p *pcap.Packet) want {
+func view(p *pcap.Packet) want {
 	return want{
 		Src:         netip.AddrPortFrom(p.Src, p.SrcPort).String(),
 		Dst:         netip.AddrPortFrom(p.Dst, p.DstPort).String(),
@@ -156,7 +156,7 @@ func TestDecodeLinkTypes(t *testing.T) {
 			st := d.Stats()
 			if tt.want == nil {
 				if ok {
-					t.Fatalf("decoded %+v, want %q", brief(&p), tt.reason)
+					t.Fatalf("decoded %+v, want %q", view(&p), tt.reason)
 				}
 				if st.Malformed[tt.reason]+st.Skipped[tt.reason] != 1 {
 					t.Fatalf("counted %v / %v, want %q", st.Malformed, st.Skipped, tt.reason)
@@ -166,7 +166,7 @@ func TestDecodeLinkTypes(t *testing.T) {
 			if !ok {
 				t.Fatalf("not decoded: malformed %v, skipped %v", st.Malformed, st.Skipped)
 			}
-			if d := cmp.Diff(*tt.want, brief(&p)); d != "" {
+			if d := cmp.Diff(*tt.want, view(&p)); d != "" {
 				t.Errorf("packet (-want +got):\n%s", d)
 			}
 		})
@@ -194,7 +194,7 @@ func TestFragmentReassembly(t *testing.T) {
 			}
 		}
 		if !p.Reassembled || !bytes.Equal(p.Payload, payload) || p.DstPort != 4739 || p.IPLength != 20+1608 {
-			t.Fatalf("reassembled %+v", brief(&p))
+			t.Fatalf("reassembled %+v", view(&p))
 		}
 		if st := d.Stats(); st.Reassembled != 1 || st.Skipped[pcap.SkipNonFirstFrag] != 2 || len(st.Malformed) != 0 {
 			t.Errorf("stats %+v", st)
@@ -219,7 +219,7 @@ func TestFragmentReassembly(t *testing.T) {
 			}
 		}
 		if !p.Reassembled || !bytes.Equal(p.Payload, payload) || p.Proto != 17 || p.IPLength != 40+8+1608 {
-			t.Fatalf("reassembled %+v", brief(&p))
+			t.Fatalf("reassembled %+v", view(&p))
 		}
 	})
 	t.Run("overlap is refused", func(t *testing.T) {
@@ -321,7 +321,7 @@ func TestReaderFormats(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				got = append(got, p.Time.UTC().Format("15:04:05")+" "+brief(&p).Src+">"+brief(&p).Dst+" "+string(p.Payload))
+				got = append(got, p.Time.UTC().Format("15:04:05")+" "+view(&p).Src+">"+view(&p).Dst+" "+string(p.Payload))
 			}
 			wantPkts := []string{"00:01:40 10.1.1.1:1>10.2.2.2:2 abc", "00:01:38 10.1.1.1:1>10.2.2.2:2 abc"}
 			if d := cmp.Diff(wantPkts, got); d != "" {
