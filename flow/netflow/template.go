@@ -371,6 +371,9 @@ func compile(id uint16, options bool, fields []field, skipScope int, spec []byte
 	// A packet report without flow addresses gets its key from the frame.
 	t.frame = (t.has[opFrame] || t.has[opVarFrame]) &&
 		!t.has[opSrc4] && !t.has[opDst4] && !t.has[opSrc6] && !t.has[opDst6]
+	if t.frame && !t.has[opPackets] && !t.has[opBytes] {
+		t.flags |= flow.FlagDeltaCounters // one packet, reported once
+	}
 	return t
 }
 
