@@ -138,7 +138,12 @@ type Event struct {
 	Operation    string `json:"operation"`
 	OperationKey string `json:"-"`
 	Resource     string `json:"resource,omitempty"`
-	Result       Result `json:"result,omitempty"`
+	// Category is the log's own class of the record, when it has one:
+	// Azure's category (Administrative, ResourceHealth, SignInLogs,
+	// NonInteractiveUserSignInLogs…), CloudTrail's eventCategory
+	// (Management, Data), GCP's audit log (activity, data_access…).
+	Category string `json:"category,omitempty"`
+	Result   Result `json:"result,omitempty"`
 	// Status is the raw status text (Azure status.value, CloudTrail
 	// errorCode, GCP status message).
 	Status        string `json:"status,omitempty"`
