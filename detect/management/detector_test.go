@@ -532,3 +532,30 @@ func TestRuleVariations(t *testing.T) {
 		})
 	}
 }
+
+// The saved state keeps at most max-principals profiles, the most recently
+// seen.
+func TestStateBounded(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MaxPrincipals = 5
+	d, _ := run(t, cfg, scenarioEvents(t, "background"))
+	var buf bytes.Buffer
+	if err := d.SaveState(&buf); err != nil {
+		t.Fatal(err)
+	}
+	var st stateFile
+	if err := json.Unmarshal(buf.Bytes(), &st); err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Principals) != 5 {
+		t.Fatalf("%d principals saved, want 5", len(st.Principals))
+	}
+	for i := 1; i < len(st.Principals); i++ {
+		if st.Principals[i].LastSeen.After(st.Principals[i-1].LastSeen) {
+			t.Errorf("principals not most recent first")
+		}
+	}
+	if len(st.HWM) == 0 || len(st.Orgs) == 0 {
+		t.Errorf("state lacks marks or organisations: %d, %d", len(st.HWM), len(st.Orgs))
+	}
+}
