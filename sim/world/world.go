@@ -214,7 +214,7 @@ func New(seed int64) *World {
 	// A commercial feed that lists one of the corporate egress addresses
 	// as a VPN: the mis-tagged egress that anonymous-ip must not report
 	// because many of the organisation's users share it.
-	b[3] = 16 + 1 + byte(r.IntN(4))
+	b[3] = 16 + 1 + byte(r.IntN(2))
 	w.mistagged = netip.AddrFrom4(b)
 	w.anon = append(w.anon, Indicator{Prefix: netip.PrefixFrom(w.mistagged, 32), Category: "vpn", Source: "commercial-anonymizer-feed", Confidence: 60})
 
@@ -385,6 +385,19 @@ func (w *World) CorporateASN() uint32 { return w.corpASN }
 // CorporateVPN returns the organisation's VPN egress prefix, which many
 // users share.
 func (w *World) CorporateVPN() netip.Prefix { return w.corpVPN }
+
+// CorporateEgress returns the addresses the corporate VPN translates
+// its users to: a small NAT pool inside CorporateVPN, so that each address
+// is shared by many users.
+func (w *World) CorporateEgress() []netip.Addr {
+	b := w.corpVPN.Addr().As4()
+	out := make([]netip.Addr, 0, 2)
+	for i := range 2 {
+		b[3] = 17 + byte(i)
+		out = append(out, netip.AddrFrom4(b))
+	}
+	return out
+}
 
 // MistaggedEgress returns the corporate egress address that the
 // simulated commercial anonymity feed wrongly lists as a VPN service.
