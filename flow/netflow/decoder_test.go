@@ -414,7 +414,7 @@ func TestTemplateLifetime(t *testing.T) {
 		count := func(*flow.Record) { n++ }
 		_ = d.Decode(exporterA, TransportUDP, tpl, count)
 		other := netip.MustParseAddrPort("192.0.2.99:4739")
-		_ = d.Decode(other, TransportUDP, data, count)                                                // other exporter
+		_ = d.Decode(other, TransportUDP, data, count)                                                  // other exporter
 		_ = d.Decode(exporterA, TransportUDP, ipfixMsg(export0, 0, 2, set(300, basicRec(1, 1))), count) // other domain
 		_ = d.Decode(exporterA, TransportUDP, v9Msg(0, export0, 0, 1, 1, set(300, basicRec(1, 1))), count)
 		// the same exporter from another port, and as a v4-mapped address

@@ -42,17 +42,17 @@ const (
 	opObsTime
 	opSysInit
 	opSamplerID
-	opInterval         // 34 samplingInterval
-	opRandomInterval   // 50 FLOW_SAMPLER_RANDOM_INTERVAL
-	opSelectorAlg      // 304 selectorAlgorithm
-	opPktInterval      // 305 samplingPacketInterval
-	opPktSpace         // 306 samplingPacketSpace
-	opSize             // 309 samplingSize
-	opPopulation       // 310 samplingPopulation
-	opProbability      // 311 samplingProbability
-	opFrame            // 315 dataLinkFrameSection of a fixed length
-	opVarFrame         // 315 dataLinkFrameSection of variable length
-	opFrameSize        // 312 dataLinkFrameSize
+	opInterval       // 34 samplingInterval
+	opRandomInterval // 50 FLOW_SAMPLER_RANDOM_INTERVAL
+	opSelectorAlg    // 304 selectorAlgorithm
+	opPktInterval    // 305 samplingPacketInterval
+	opPktSpace       // 306 samplingPacketSpace
+	opSize           // 309 samplingSize
+	opPopulation     // 310 samplingPopulation
+	opProbability    // 311 samplingProbability
+	opFrame          // 315 dataLinkFrameSection of a fixed length
+	opVarFrame       // 315 dataLinkFrameSection of variable length
+	opFrameSize      // 312 dataLinkFrameSize
 	numOpKinds
 )
 
@@ -60,13 +60,13 @@ const (
 type timeKind uint8
 
 const (
-	timeNone    timeKind = iota
-	timeNTPMicro         // dateTimeMicroseconds: NTP 64-bit, microsecond precision (RFC 7011 §6.1.9)
-	timeNTPNano          // dateTimeNanoseconds: NTP 64-bit (RFC 7011 §6.1.10)
-	timeMillis           // dateTimeMilliseconds since the Unix epoch
-	timeSeconds          // dateTimeSeconds
-	timeDeltaUs          // microseconds before the export time (158/159)
-	timeUptime           // milliseconds of sysUpTime (21/22)
+	timeNone     timeKind = iota
+	timeNTPMicro          // dateTimeMicroseconds: NTP 64-bit, microsecond precision (RFC 7011 §6.1.9)
+	timeNTPNano           // dateTimeNanoseconds: NTP 64-bit (RFC 7011 §6.1.10)
+	timeMillis            // dateTimeMilliseconds since the Unix epoch
+	timeSeconds           // dateTimeSeconds
+	timeDeltaUs           // microseconds before the export time (158/159)
+	timeUptime            // milliseconds of sysUpTime (21/22)
 )
 
 // op is one compiled field operation: the field's offset in its segment
