@@ -3,8 +3,10 @@
 // Vigil reads (IPFIX files and a pcap of IPFIX datagrams, AWS VPC Flow
 // Logs, Azure NSG and VNet flow logs), and truth.jsonl, the incidents a
 // correct detector must report, with lookalikes.jsonl, the benign
-// situations that it must not. Management logs and the GeoIP databases are
-// written by a ManagementStep that the caller plugs in.
+// situations that it must not. The GeoIP databases, the Tor exit list and
+// the anonymity feed come from sim/world; the management logs (Azure
+// Activity Log, Entra ID sign-ins, CloudTrail, GCP audit) from sim/mgmt,
+// through a ManagementStep, for the same subscriptions and world.
 //
 // The output is a pure function of the configuration: the same seed gives
 // the same bytes, and another seed changes addresses, names, times and
@@ -24,15 +26,40 @@ import (
 	"time"
 
 	"github.com/vigil-ids/vigil/eval"
+	"github.com/vigil-ids/vigil/sim/mgmt"
+	"github.com/vigil-ids/vigil/sim/world"
 )
 
 // ErrConfig reports an unusable configuration.
 var ErrConfig = errors.New("sim: invalid configuration")
 
-// ManagementStep writes the management-layer telemetry (audit logs, GeoIP
-// and ASN databases, the Tor exit list) into outDir for the span [start,
-// end) and returns its labelled incidents and look-alikes. It runs last.
-type ManagementStep func(ctx context.Context, seed int64, start, end time.Time, outDir string) (incidents, lookalikes []eval.Incident, err error)
+// ManagementInput is what the management step shares with the network
+// estate: the span, the subscriptions and the simulated internet.
+type ManagementInput struct {
+	Seed          int64
+	Start, End    time.Time
+	Subscriptions []string
+	World         *world.World
+	Scale         int
+}
+
+// ManagementStep writes the management-layer telemetry (audit and sign-in
+// logs) into outDir and returns its labelled incidents and look-alikes. It
+// runs after the network.
+type ManagementStep func(ctx context.Context, in ManagementInput, outDir string) (incidents, lookalikes []eval.Incident, err error)
+
+// GenerateManagement is the default ManagementStep: sim/mgmt's Azure
+// Activity Log, Entra ID sign-ins, CloudTrail and GCP audit logs for the
+// same subscriptions and the same world.
+func GenerateManagement(_ context.Context, in ManagementInput, outDir string) ([]eval.Incident, []eval.Incident, error) {
+	mc := mgmt.DefaultConfig(in.Seed, in.End)
+	mc.Start, mc.End = in.Start, in.End
+	mc.Subscriptions = in.Subscriptions
+	mc.World = in.World
+	mc.Scale = in.Scale
+	inc, err := mgmt.Generate(mc, outDir)
+	return inc, nil, err
+}
 
 // Config sets what the simulator writes.
 type Config struct {
@@ -49,8 +76,12 @@ type Config struct {
 	// Scale multiplies the estate (resources, incidents, address pools);
 	// 1 is the default estate, tens give tens of millions of flow records.
 	Scale int
-	// Management, if set, writes the management layer after the network.
-	Management ManagementStep
+	// Management writes the management layer after the network;
+	// GenerateManagement when nil. It is skipped when NetworkOnly is set
+	// or when Days is shorter than the management history needs
+	// (mgmt.MinHistory, 70 days).
+	Management  ManagementStep
+	NetworkOnly bool
 }
 
 // DefaultConfig returns the default estate: 75 days, flows for the last 14.
@@ -105,7 +136,9 @@ type Result struct {
 	Sources     []SourceStats
 	Incidents   []eval.Incident
 	LookAlikes  []eval.Incident
-	Elapsed     time.Duration
+	// ManagementSkipped says why no management logs were written, if so.
+	ManagementSkipped string
+	Elapsed           time.Duration
 }
 
 // simulator holds one run's state.
@@ -178,14 +211,27 @@ func Run(ctx context.Context, cfg Config, outDir string, progress func(step stri
 	}
 	res.Incidents = s.truth()
 	res.LookAlikes = s.lookalikes
-	if cfg.Management != nil {
+	switch {
+	case cfg.NetworkOnly:
+		res.ManagementSkipped = "network only"
+	case s.end.Sub(s.start) < mgmt.MinHistory:
+		res.ManagementSkipped = fmt.Sprintf("%d days are fewer than the %d the management history needs", cfg.Days, int(mgmt.MinHistory.Hours()/24))
+	default:
 		progress("management")
-		inc, look, err := cfg.Management(ctx, cfg.Seed, s.start, s.end, outDir)
+		step := cfg.Management
+		if step == nil {
+			step = GenerateManagement
+		}
+		in := ManagementInput{Seed: cfg.Seed, Start: s.start, End: s.end, Subscriptions: s.estate.subscriptions, World: s.estate.world, Scale: cfg.Scale}
+		inc, look, err := step(ctx, in, outDir)
 		if err != nil {
 			return res, fmt.Errorf("sim: management: %w", err)
 		}
 		res.Incidents = append(res.Incidents, inc...)
 		res.LookAlikes = append(res.LookAlikes, look...)
+	}
+	if res.ManagementSkipped != "" {
+		progress("management skipped: " + res.ManagementSkipped)
 	}
 	sortIncidents(res.Incidents)
 	sortIncidents(res.LookAlikes)

@@ -31,7 +31,7 @@ import (
 
 // smallConfig is a short estate for tests that run the simulator twice.
 func smallConfig(seed int64) Config {
-	return Config{Seed: seed, Days: 12, FlowDays: 9, Scale: 1}
+	return Config{Seed: seed, Days: 8, FlowDays: 3, Scale: 1}
 }
 
 func runSim(t *testing.T, cfg Config) (string, Result) {
@@ -113,6 +113,40 @@ func readSummary(t *testing.T, dir string) estateSummary {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// TestManagementStep checks the wiring of the management layer: it runs
+// last, gets the estate's subscriptions and span, and its incidents join
+// truth.jsonl in time order.
+func TestManagementStep(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.FlowDays = 2
+	var got ManagementInput
+	cfg.Management = func(_ context.Context, in ManagementInput, outDir string) ([]eval.Incident, []eval.Incident, error) {
+		got = in
+		if _, err := os.Stat(filepath.Join(outDir, "truth.jsonl")); err == nil {
+			t.Error("management ran after truth.jsonl was written")
+		}
+		inc := eval.Incident{Type: alert.ImpossibleTravel, Key: "alice@example.com", Start: in.Start.Add(time.Hour), End: in.Start.Add(time.Hour), Note: "scripted"}
+		return []eval.Incident{inc}, nil, nil
+	}
+	dir, res := runSim(t, cfg)
+	sum := readSummary(t, dir)
+	if diff := cmp.Diff(sum.Subscriptions, got.Subscriptions); diff != "" || got.World == nil || !got.Start.Equal(res.Start) || !got.End.Equal(res.End) {
+		t.Errorf("management input %+v; subscriptions (-estate +input):\n%s", got, diff)
+	}
+	truth := readIncidents(t, filepath.Join(dir, "truth.jsonl"))
+	if truth[0].Type != alert.ImpossibleTravel || len(truth) != len(res.Incidents) {
+		t.Errorf("management incident not first in truth.jsonl: %+v", truth[0])
+	}
+	cfg.Days = 30
+	cfg.Management = func(context.Context, ManagementInput, string) ([]eval.Incident, []eval.Incident, error) {
+		t.Error("management ran on a 30-day span")
+		return nil, nil, nil
+	}
+	if _, res = runSim(t, cfg); res.ManagementSkipped == "" {
+		t.Error("no reason given for skipping the management logs")
+	}
 }
 
 func TestConfigErrors(t *testing.T) {
@@ -451,6 +485,7 @@ func TestDefaultEstate(t *testing.T) {
 		t.Run(fmt.Sprint("seed-", seed), func(t *testing.T) {
 			cfg := DefaultConfig()
 			cfg.Seed = seed
+			cfg.NetworkOnly = true // sim/mgmt tests its own output
 			checkEstate(t, cfg)
 		})
 	}

@@ -24,6 +24,9 @@ func newSimCmd(a *app) *cobra.Command {
   inventory.jsonl      IP-to-resource assignments over time
   estate.json          subscriptions, resources, roles and flow sources
   intel/c2.csv         command-and-control feed (indicator,category,source,confidence)
+  intel/tor-exits.txt  Tor exit list (ExitAddress format); intel/anonymizers.csv
+  geo/city.mmdb        GeoIP City and ASN databases (MaxMind DB) of the simulated internet
+  azure/ aws/ gcp/     Activity Log, Entra ID sign-ins, CloudTrail, GCP audit logs
   flows/ipfix/         IPFIX files (RFC 5655), sampling 1:1 and 1:10 announced in options
   flows/pcap/          pcaps of IPFIX datagrams over UDP
   flows/azure-nsg/     Azure NSG flow logs (version 2)
@@ -33,7 +36,8 @@ func newSimCmd(a *app) *cobra.Command {
   lookalikes.jsonl     benign situations it must not report
 
 Network flows cover the last --flow-days of the --days span; the first
-seven flow days are the detectors' learning week. --scale multiplies the
+seven flow days are the detectors' learning week. Management logs need
+at least 70 days and are skipped for shorter spans. --scale multiplies the
 estate for benchmarks. Progress goes to stderr.`,
 		Example: `  vigil sim --seed 1 --out /tmp/estate
   vigil sim --seed 7 --days 90 --flow-days 21 --out /tmp/estate
@@ -50,7 +54,6 @@ estate for benchmarks. Progress goes to stderr.`,
 				}
 				cfg.Start = t
 			}
-			cfg.Management = managementStep()
 			stderr := cmd.ErrOrStderr()
 			began := time.Now()
 			res, err := sim.Run(cmd.Context(), cfg, out, func(step string) {
@@ -68,8 +71,8 @@ estate for benchmarks. Progress goes to stderr.`,
 				fmt.Fprintf(stderr, "sim:   %-8s %-10s 1:%-3d %9d records\n", s.Name, s.Format, s.SamplingRate, s.Records)
 			}
 			secs := res.Elapsed.Seconds()
-			fmt.Fprintf(stderr, "sim: %d flow records, %d incidents, %d look-alikes in %.1fs (%.0f records/s)\n",
-				res.FlowRecords, len(res.Incidents), len(res.LookAlikes), secs, float64(res.FlowRecords)/max(secs, 1e-9))
+			fmt.Fprintf(stderr, "sim: %d flow records, %d incidents, %d look-alikes in %.1fs\n",
+				res.FlowRecords, len(res.Incidents), len(res.LookAlikes), secs)
 			return nil
 		},
 	}
@@ -78,12 +81,9 @@ estate for benchmarks. Progress goes to stderr.`,
 	f.IntVar(&cfg.Days, "days", cfg.Days, "days simulated (management history)")
 	f.IntVar(&cfg.FlowDays, "flow-days", cfg.FlowDays, "last days that carry network flows")
 	f.IntVar(&cfg.Scale, "scale", cfg.Scale, "multiply the estate (resources, incidents) for benchmarks")
+	f.BoolVar(&cfg.NetworkOnly, "network-only", false, "write no management logs")
 	f.StringVar(&start, "start", "", "first instant simulated, RFC 3339 (default: derived from the seed)")
 	f.StringVar(&out, "out", "", "output folder (created)")
 	_ = a
 	return cmd
 }
-
-// managementStep returns the step that writes the management layer, or
-// nil while none is wired in.
-func managementStep() sim.ManagementStep { return nil }
