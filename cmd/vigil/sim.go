@@ -54,6 +54,7 @@ estate for benchmarks. Progress goes to stderr.`,
 				}
 				cfg.Start = t
 			}
+			cfg.Management = managementStep()
 			stderr := cmd.ErrOrStderr()
 			began := time.Now()
 			res, err := sim.Run(cmd.Context(), cfg, out, func(step string) {
@@ -87,3 +88,7 @@ estate for benchmarks. Progress goes to stderr.`,
 	_ = a
 	return cmd
 }
+
+// managementStep returns the step that writes the management layer for
+// vigil sim and vigil demo: sim/mgmt's audit and sign-in logs.
+func managementStep() sim.ManagementStep { return sim.GenerateManagement }
