@@ -696,12 +696,17 @@ func (d *Decoder) dataRecords(dom *domain, t *template, hdr *msgHeader, b []byte
 	pos := 0
 	for len(b)-pos >= t.minLen {
 		*r = base
-		next, ok := walk(t, b, pos, r, s)
-		if !ok {
-			d.fail(nil, dom, rBadVarLength)
-			return
+		if t.fast {
+			fastWalk(&t.fastLayout, b[pos:pos+t.minLen], r, s)
+			pos += t.minLen
+		} else {
+			next, ok := walk(t, b, pos, r, s)
+			if !ok {
+				d.fail(nil, dom, rBadVarLength)
+				return
+			}
+			pos = next
 		}
-		pos = next
 
 		// Times.
 		si := sysInit

@@ -107,6 +107,8 @@ type template struct {
 	reverse                     bool  // RFC 5103 reverse counters are present
 	icmp                        bool
 	frame                       bool // the record key comes from dataLinkFrameSection
+	fast                        bool // fixed length and only usual fields: use fastLayout
+	fastLayout                  fastLayout
 	badLength                   bool // a known field had an unusable length and is skipped
 }
 
@@ -374,6 +376,7 @@ func compile(id uint16, options bool, fields []field, skipScope int, spec []byte
 	if t.frame && !t.has[opPackets] && !t.has[opBytes] {
 		t.flags |= flow.FlagDeltaCounters // one packet, reported once
 	}
+	buildFast(t)
 	return t
 }
 
