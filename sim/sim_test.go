@@ -26,6 +26,7 @@ import (
 	"github.com/vigil-ids/vigil/eval"
 	"github.com/vigil-ids/vigil/flow"
 	"github.com/vigil-ids/vigil/flow/flowlog"
+	"github.com/vigil-ids/vigil/flow/netflow"
 	"github.com/vigil-ids/vigil/internal/testenv"
 )
 
@@ -230,67 +231,38 @@ func lookup(inv map[netip.Addr][]assignment, ip netip.Addr, at time.Time) string
 	return ""
 }
 
-// readIPFIX reads an IPFIX stream written with this writer's fixed
-// templates. It knows only that layout and checks every length on the way:
-// until Vigil's own decoder is wired in, it is the test's reader.
-func readIPFIX(t *testing.T, r io.Reader, h func(*flow.Record)) (records, messages int) {
+// readIPFIX splits an IPFIX stream into messages and decodes them with
+// Vigil's decoder, failing on any decoding error or unknown sampling rate.
+func readIPFIX(t *testing.T, r io.Reader, tr netflow.Transport, h func(*flow.Record)) (records, messages int) {
 	t.Helper()
 	b, err := io.ReadAll(r)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rec flow.Record
+	dec := netflow.NewDecoder(netflow.DefaultConfig())
+	exporter := netip.MustParseAddrPort("192.0.2.1:4739")
+	fn := func(rec *flow.Record) {
+		if rec.SamplingRate == 0 {
+			t.Fatalf("message %d: record with an unknown sampling rate", messages)
+		}
+		records++
+		h(rec)
+	}
 	for len(b) > 0 {
-		if len(b) < 16 || binary.BigEndian.Uint16(b) != 10 {
-			t.Fatalf("message %d: bad header", messages)
+		if len(b) < 16 {
+			t.Fatalf("message %d: %d bytes left", messages, len(b))
 		}
 		l := int(binary.BigEndian.Uint16(b[2:]))
 		if l < 16 || l > len(b) {
 			t.Fatalf("message %d: length %d", messages, l)
 		}
-		body := b[16:l]
-		for len(body) > 0 {
-			id, sl := binary.BigEndian.Uint16(body), int(binary.BigEndian.Uint16(body[2:]))
-			if sl < 4 || sl > len(body) {
-				t.Fatalf("message %d: set %d length %d", messages, id, sl)
-			}
-			data := body[4:sl]
-			alen := 0
-			switch id {
-			case 256:
-				alen = 4
-			case 257:
-				alen = 16
-			}
-			if alen > 0 {
-				n := 2*alen + 2 + 2 + 1 + 2 + 8*4 + 4
-				if len(data)%n != 0 {
-					t.Fatalf("message %d: data set of %d bytes for %d-byte records", messages, len(data), n)
-				}
-				for ; len(data) > 0; data = data[n:] {
-					rec = flow.Record{Flags: flow.FlagHasTCPFlags}
-					if alen == 4 {
-						rec.SrcAddr = netip.AddrFrom4([4]byte(data[0:4]))
-						rec.DstAddr = netip.AddrFrom4([4]byte(data[4:8]))
-					} else {
-						rec.SrcAddr = netip.AddrFrom16([16]byte(data[0:16]))
-						rec.DstAddr = netip.AddrFrom16([16]byte(data[16:32]))
-					}
-					d := data[2*alen:]
-					rec.SrcPort, rec.DstPort = binary.BigEndian.Uint16(d), binary.BigEndian.Uint16(d[2:])
-					rec.Proto, rec.TCPFlags = d[4], uint8(binary.BigEndian.Uint16(d[5:]))
-					rec.Packets, rec.Bytes = binary.BigEndian.Uint64(d[7:]), binary.BigEndian.Uint64(d[15:])
-					rec.Start = time.UnixMilli(int64(binary.BigEndian.Uint64(d[23:]))).UTC()
-					rec.End = time.UnixMilli(int64(binary.BigEndian.Uint64(d[31:]))).UTC()
-					h(&rec)
-					records++
-				}
-			}
-			body = body[sl:]
+		if err := dec.Decode(exporter, tr, b[:l], fn); err != nil {
+			t.Fatalf("message %d: %v", messages, err)
 		}
 		messages++
 		b = b[l:]
 	}
+	dec.Flush(fn)
 	return records, messages
 }
 
@@ -388,7 +360,10 @@ func (f *features) add(source string, r *flow.Record) {
 		if r.HasTCPFlags() && r.Proto == flow.ProtoTCP && r.TCPFlags&flow.TCPSyn == 0 {
 			continue
 		}
-		w := f.rate[source]
+		w := float64(r.SamplingRate)
+		if w == 0 {
+			w = f.rate[source] // flow logs carry no rate: they are complete
+		}
 		st.attempts += w
 		st.perPeer[remote.Unmap()] += w
 	}
@@ -430,10 +405,10 @@ func computeFeatures(t *testing.T, dir string) *features {
 		switch kind {
 		case "ipfix":
 			src := strings.Split(rel, string(filepath.Separator))[1]
-			readIPFIX(t, fh, func(r *flow.Record) { f.add(src, r) })
+			readIPFIX(t, fh, netflow.TransportFile, func(r *flow.Record) { f.add(src, r) })
 		case "pcap":
 			src := strings.Split(rel, string(filepath.Separator))[1]
-			readIPFIX(t, pcapPayloads(t, p), func(r *flow.Record) { f.add(src, r) })
+			readIPFIX(t, pcapPayloads(t, p), netflow.TransportUDP, func(r *flow.Record) { f.add(src, r) })
 		case "azure-nsg", "azure-vnet":
 			src := map[string]string{"azure-nsg": "nsg", "azure-vnet": "vnet"}[kind]
 			st, err := flowlog.ReadAzure(fh, func(r *flow.Record) { f.add(src, r) })
@@ -682,11 +657,11 @@ func TestTsharkReadsOutput(t *testing.T) {
 		var want int
 		var extra []string
 		if strings.HasSuffix(file, ".pcap") {
-			want, _ = readIPFIX(t, pcapPayloads(t, file), func(*flow.Record) {})
+			want, _ = readIPFIX(t, pcapPayloads(t, file), netflow.TransportUDP, func(*flow.Record) {})
 			extra = []string{"-d", "udp.port==4739,cflow", "-o", "udp.check_checksum:TRUE"}
 		} else {
 			fh, _ := os.Open(file)
-			want, _ = readIPFIX(t, fh, func(*flow.Record) {})
+			want, _ = readIPFIX(t, fh, netflow.TransportFile, func(*flow.Record) {})
 			fh.Close()
 		}
 		args := append([]string{"-r", file}, extra...)
