@@ -198,11 +198,13 @@ func (s *sim) personDay(p *person, day time.Time, r *rand.Rand, out []event) []e
 				body:     roleDefinitionBody(rid, "Ops Reader "+p.last, []string{"*/read", "Microsoft.Support/*"}, sub.id)})
 		}
 	}
+	// AWS and GCP work happens from home: the corporate VPN splits its
+	// tunnel and carries only the Azure estate's traffic.
 	if p.aws != nil && tr == nil && r.IntN(10) < 3 {
-		out = s.awsSession(p.aws, t.Add(time.Duration(r.Int64N(int64(span)))), ip, 1+r.IntN(4), r, out)
+		out = s.awsSession(p.aws, t.Add(time.Duration(r.Int64N(int64(span)))), p.homeIPs[0], 1+r.IntN(4), r, out)
 	}
 	if p.gcp != nil && tr == nil && r.IntN(10) < 3 {
-		out = s.gcpSession(p.gcp, t.Add(time.Duration(r.Int64N(int64(span)))), ip, 1+r.IntN(4), r, out)
+		out = s.gcpSession(p.gcp, t.Add(time.Duration(r.Int64N(int64(span)))), p.homeIPs[0], 1+r.IntN(4), r, out)
 	}
 	return out
 }

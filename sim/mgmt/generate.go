@@ -50,6 +50,12 @@ func Generate(cfg Config, outDir string) ([]eval.Incident, error) {
 
 // GenerateStats is Generate that also reports the volume written.
 func GenerateStats(cfg Config, outDir string) ([]eval.Incident, Stats, error) {
+	return generate(cfg, outDir, nil)
+}
+
+// generate runs the simulation; hook, when set, sees every event as it is
+// written (tests feed them to the detector directly).
+func generate(cfg Config, outDir string, hook func(*sim, *event)) ([]eval.Incident, Stats, error) {
 	if err := cfg.normalise(); err != nil {
 		return nil, Stats{}, err
 	}
@@ -80,6 +86,9 @@ func GenerateStats(cfg Config, outDir string) ([]eval.Incident, Stats, error) {
 				continue
 			}
 			lab.observe(e)
+			if hook != nil {
+				hook(s, e)
+			}
 			var err error
 			switch e.src {
 			case srcActivity:

@@ -31,7 +31,6 @@ const (
 // rules, so that the truth says what a correct detector must raise.
 type labeller struct {
 	w        *world.World
-	orgFirst time.Time
 	first    map[*principal]time.Time
 	firstCP  map[*principal]time.Time
 	lastCP   map[*principal]time.Time
@@ -42,12 +41,36 @@ type labeller struct {
 	lastPS   map[*principal]time.Time
 	psOpen   map[*principal]bool
 	lastLoc  map[*principal]loc
+	orgs     map[string]*orgState
+	open     map[openKey]*openIncident
+	out      []eval.Incident
+}
+
+// orgState is what the organisation has seen. As in the detector, an
+// organisation is the Azure tenant, an AWS account or a GCP project.
+type orgState struct {
+	first    time.Time
 	country  map[string]time.Time
 	ipUsers  map[netip.Addr]*peopleSet
 	netUsers map[netip.Prefix]*peopleSet
 	asnUsers map[uint32]*asnShare
-	open     map[openKey]*openIncident
-	out      []eval.Incident
+}
+
+func (l *labeller) org(e *event) *orgState {
+	key := "azure"
+	switch e.src {
+	case srcCloudTrail:
+		key = "aws:" + e.sub
+	case srcGCP:
+		key = "gcp:" + e.sub
+	}
+	o := l.orgs[key]
+	if o == nil {
+		o = &orgState{first: e.t, country: map[string]time.Time{}, ipUsers: map[netip.Addr]*peopleSet{},
+			netUsers: map[netip.Prefix]*peopleSet{}, asnUsers: map[uint32]*asnShare{}}
+		l.orgs[key] = o
+	}
+	return o
 }
 
 type loc struct {
@@ -117,8 +140,7 @@ func newLabeller(w *world.World) *labeller {
 	return &labeller{w: w, first: map[*principal]time.Time{}, firstCP: map[*principal]time.Time{}, lastCP: map[*principal]time.Time{},
 		lastAny: map[*principal]time.Time{}, cpDays: map[*principal]map[int64]bool{}, returned: map[*principal]bool{},
 		gap: map[*principal]time.Duration{}, lastPS: map[*principal]time.Time{}, psOpen: map[*principal]bool{},
-		lastLoc: map[*principal]loc{}, country: map[string]time.Time{}, ipUsers: map[netip.Addr]*peopleSet{},
-		netUsers: map[netip.Prefix]*peopleSet{}, asnUsers: map[uint32]*asnShare{}, open: map[openKey]*openIncident{}}
+		lastLoc: map[*principal]loc{}, orgs: map[string]*orgState{}, open: map[openKey]*openIncident{}}
 }
 
 func (l *labeller) raise(typ string, e *event, note, country string) {
@@ -149,9 +171,6 @@ func (l *labeller) extend(typ string, e *event, country string) bool {
 }
 
 func (l *labeller) observe(e *event) {
-	if l.orgFirst.IsZero() {
-		l.orgFirst = e.t
-	}
 	p := e.p
 	if _, ok := l.first[p]; !ok {
 		l.first[p] = e.t
@@ -240,21 +259,22 @@ func (l *labeller) location(e *event) {
 		return
 	}
 	per := e.p.person
-	orgLearned := e.t.Sub(l.orgFirst) >= learning
+	o := l.org(e)
+	orgLearned := e.t.Sub(o.first) >= learning
 	net24 := netip.PrefixFrom(e.ip, 24).Masked()
 
 	// Anonymous IP, unless at least three colleagues share the address.
-	if l.anonymous(e.ip, pl) && orgLearned && l.ipUsers[e.ip].others(per) < sharedBy {
+	if l.anonymous(e.ip, pl) && orgLearned && o.ipUsers[e.ip].others(per) < sharedBy {
 		l.raise(alert.AnonymousIP, e, "activity from anonymising "+anonKind(l.w, e.ip, pl)+" "+e.ip.String(), e.ip.String())
 	}
 
 	// Infrequent country.
-	if last, seen := l.country[pl.Country]; orgLearned && (!seen || e.t.Sub(last) > countryRecency) {
+	if last, seen := o.country[pl.Country]; orgLearned && (!seen || e.t.Sub(last) > countryRecency) {
 		l.raise(alert.InfrequentCountry, e, "activity from "+pl.CountryName+", not used by the organisation in 30 days", pl.Country)
 	} else {
 		l.extend(alert.InfrequentCountry, e, pl.Country)
 	}
-	l.country[pl.Country] = e.t
+	o.country[pl.Country] = e.t
 
 	// Impossible travel.
 	if prev, ok := l.lastLoc[e.p]; ok && e.t.Sub(l.first[e.p]) >= learning && prev.ip != e.ip {
@@ -266,7 +286,7 @@ func (l *labeller) location(e *event) {
 		hours := max(e.t.Sub(prev.t).Hours(), 1.0/60)
 		fast := d > travelMinKm && d/hours > travelSpeedKmh
 		near := prev.place.Country == pl.Country || l.w.Neighbours(prev.place.Country, pl.Country)
-		if fast && !(countryOnly && near) && !l.shared(prev.ip, prev.place, per) && !l.shared(e.ip, pl, per) {
+		if fast && !(countryOnly && near) && !o.shared(prev.ip, prev.place, per) && !o.shared(e.ip, pl, per) {
 			l.raise(alert.ImpossibleTravel, e, "from "+prev.place.CountryName+" to "+pl.CountryName+" in "+e.t.Sub(prev.t).Round(time.Minute).String(), pl.Country)
 		} else {
 			l.extend(alert.ImpossibleTravel, e, pl.Country)
@@ -279,15 +299,15 @@ func (l *labeller) location(e *event) {
 		}
 		m[k].add(per)
 	}
-	add(l.ipUsers, e.ip)
-	if l.netUsers[net24] == nil {
-		l.netUsers[net24] = &peopleSet{}
+	add(o.ipUsers, e.ip)
+	if o.netUsers[net24] == nil {
+		o.netUsers[net24] = &peopleSet{}
 	}
-	l.netUsers[net24].add(per)
-	as := l.asnUsers[pl.ASN]
+	o.netUsers[net24].add(per)
+	as := o.asnUsers[pl.ASN]
 	if as == nil {
 		as = &asnShare{users: map[*person]bool{}, addrs: map[netip.Addr]bool{}}
-		l.asnUsers[pl.ASN] = as
+		o.asnUsers[pl.ASN] = as
 	}
 	as.users[per] = true
 	as.addrs[e.ip] = true
@@ -295,10 +315,10 @@ func (l *labeller) location(e *event) {
 
 // shared reports whether an address is shared egress: the address, its
 // /24 or its NAT-like ASN used by at least three other users.
-func (l *labeller) shared(ip netip.Addr, pl world.Place, per *person) bool {
-	return l.ipUsers[ip].others(per) >= sharedBy ||
-		l.netUsers[netip.PrefixFrom(ip, 24).Masked()].others(per) >= sharedBy ||
-		l.asnUsers[pl.ASN].natLike(per)
+func (o *orgState) shared(ip netip.Addr, pl world.Place, per *person) bool {
+	return o.ipUsers[ip].others(per) >= sharedBy ||
+		o.netUsers[netip.PrefixFrom(ip, 24).Masked()].others(per) >= sharedBy ||
+		o.asnUsers[pl.ASN].natLike(per)
 }
 
 func (l *labeller) anonymous(ip netip.Addr, pl world.Place) bool {

@@ -117,6 +117,7 @@ func (s *sim) buildPopulation() {
 		p.psRegular = false
 		p.tools = [3]int{7, 3, 0}
 		p.trips = nil
+		p.aws, p.gcp = nil, nil
 	}
 	for _, p := range s.people {
 		s.homeCnt[p.country]++
