@@ -26,8 +26,8 @@
 //     MinPeerSamples resource-hours.
 //   - score = (x_observed − x_expected) / spread, where spread is the
 //     learned deviation scaled to a standard deviation (×1.25), never below
-//     MinSpread. Without any basis the expected value is 0 and the spread is
-//     MinSpread.
+//     MinSpread. On the peer basis and without any basis (expected 0) the
+//     spread is MinSpread.
 //   - An hour is anomalous when score ≥ ScoreThreshold, and alerts only if
 //     the observation is also at or above the documented absolute floor.
 //     Floors always apply; the baseline can only raise the bar above them.
@@ -53,14 +53,18 @@ type Feature uint8
 const (
 	// Attempts is the estimated number of connection attempts in the hour.
 	Attempts Feature = iota
-	// TopAttempts is the estimated attempts of the busiest remote address.
+	// TopAttempts is the estimated attempts of the FewRemotes busiest
+	// remote addresses: "one or a few sources".
 	TopAttempts
 	// Distinct is the number of distinct remote addresses.
 	Distinct
 	NumFeatures = 3
 )
 
-var featureNames = [NumFeatures]string{"attempts", "top-remote-attempts", "distinct-remotes"}
+// FewRemotes is how many of the busiest remotes TopAttempts adds up.
+const FewRemotes = 3
+
+var featureNames = [NumFeatures]string{"attempts", "top-remotes-attempts", "distinct-remotes"}
 
 // String returns the feature's stable name.
 func (f Feature) String() string {
@@ -365,12 +369,12 @@ func (m Model) Evaluate(hour time.Time, f Feature, observed float64, own *Profil
 		d.Basis = BasisOwn
 		d.Spread = max(devToSigma*dev, m.MinSpread)
 	case peer != nil && peer.Samples(f) >= m.MinPeerSamples:
+		// The estate's high quantile is already a generous "normal"; the
+		// score measures how far beyond it the hour lies, in MinSpread
+		// units, so an hour must be about three times the estate's 95th
+		// percentile to be anomalous on this basis.
 		xe = peer.quantile(f, m.PeerQuantile)
-		mid := peer.quantile(f, 0.5)
 		d.Basis = BasisPeer
-		// The spread of the estate around its median, scaled to a standard
-		// deviation from the 95th percentile's distance.
-		d.Spread = max((xe-mid)/1.645, m.MinSpread)
 	}
 	d.Expected = round3(math.Expm1(xe))
 	d.Score = round3((math.Log1p(max(observed, 0)) - xe) / d.Spread)

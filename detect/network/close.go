@@ -135,12 +135,23 @@ func (d *Detector) evaluate(st *hourState) hourResult {
 	res.si = best
 	res.slot = st.slots[best]
 	res.attempts = res.slot.attempts
-	var topIP netip.Addr
-	for ip, v := range st.remotes {
+	// The sum of the few largest counts does not depend on which remote
+	// holds which, so ties need no order.
+	var few [baseline.FewRemotes]uint64
+	for _, v := range st.remotes {
 		t := uint64(v.att[best])
-		if t > res.top || t == res.top && t > 0 && ip.Less(topIP) {
-			res.top, topIP = t, ip
+		if t <= few[len(few)-1] {
+			continue
 		}
+		i := len(few) - 1
+		for i > 0 && few[i-1] < t {
+			few[i] = few[i-1]
+			i--
+		}
+		few[i] = t
+	}
+	for _, t := range few {
+		res.top += t
 	}
 	res.exact = st.sketch == nil
 	if res.exact {
@@ -179,7 +190,7 @@ func (d *Detector) finish(res *hourResult, h int64) {
 			d.resources[ref] = r
 		}
 		g := st.key.group
-		r.push(g, point{hour: h, attempts: float32(res.attempts), top: float32(res.top), dist: float32(res.distinct)})
+		r.push(g, point{hour: h, attempts: float32(res.attempts), top: float32(res.top), dist: float32(res.distinct), alerted: anomalous})
 		if !anomalous && !st.replay && held {
 			v := [baseline.NumFeatures]float64{float64(res.attempts), float64(res.top), res.distinct}
 			if r.prof[g] == nil {
@@ -235,7 +246,7 @@ func (d *Detector) newIncident(k incidentKey, res *hourResult, h int64) *inciden
 			pts := r.series[st.key.group][:r.nser[st.key.group]]
 			for _, p := range pts {
 				if p.hour < h && p.hour >= h-int64(d.cfg.SeriesHours) {
-					inc.series = append(inc.series, seriesPoint(p, false))
+					inc.series = append(inc.series, seriesPoint(p))
 				}
 			}
 		}
@@ -243,13 +254,13 @@ func (d *Detector) newIncident(k incidentKey, res *hourResult, h int64) *inciden
 	return inc
 }
 
-func seriesPoint(p point, alerted bool) map[string]any {
+func seriesPoint(p point) map[string]any {
 	return map[string]any{
 		"hour":                hourTime(p.hour).Format(time.RFC3339),
 		"attempts":            float64(p.attempts),
-		"top_remote_attempts": float64(p.top),
+		"top_remotes_attempts": float64(p.top),
 		"distinct_remotes":    float64(p.dist),
-		"alerted":             alerted,
+		"alerted":             p.alerted,
 	}
 }
 
@@ -301,7 +312,7 @@ func (inc *incident) add(d *Detector, res *hourResult, h int64) {
 	hr := map[string]any{
 		"hour":                hourTime(h).Format(time.RFC3339),
 		"attempts":            float64(res.attempts),
-		"top_remote_attempts": float64(res.top),
+		"top_remotes_attempts": float64(res.top),
 		"distinct_remotes":    res.distinct,
 		"distinct_exact":      res.exact,
 		"short_or_failed":     float64(res.slot.short),
@@ -314,7 +325,7 @@ func (inc *incident) add(d *Detector, res *hourResult, h int64) {
 		inc.hours = append(inc.hours, hr)
 	}
 	if len(inc.series) < d.cfg.SeriesHours+maxIncidentHours {
-		inc.series = append(inc.series, seriesPoint(point{hour: h, attempts: float32(res.attempts), top: float32(res.top), dist: float32(res.distinct)}, true))
+		inc.series = append(inc.series, seriesPoint(point{hour: h, attempts: float32(res.attempts), top: float32(res.top), dist: float32(res.distinct), alerted: true}))
 	}
 }
 
@@ -400,7 +411,7 @@ func (inc *incident) build(d *Detector) alert.Alert {
 	ev["threshold"] = inc.peak.Threshold
 	ev["decisions"] = []baseline.Decision{inc.dm, inc.da}
 	ev["attempts"] = float64(inc.attempts)
-	ev["top_remote_attempts"] = float64(inc.maxTop)
+	ev["top_remotes_attempts"] = float64(inc.maxTop)
 	ev["distinct_remotes"] = inc.maxDist
 	ev["short_or_failed"] = float64(inc.short)
 	ev["sampling_rate"] = float64(inc.maxRate)

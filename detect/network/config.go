@@ -27,14 +27,15 @@ type Config struct {
 	RDPPorts []uint16 `yaml:"rdp-ports"`
 
 	// MinAttempts is the floor for incoming-ssh and incoming-rdp: the
-	// estimated connection attempts of the busiest single source in the
-	// resource-hour.
+	// estimated connection attempts, in the resource-hour, of its three
+	// busiest sources ("one or a few"); for a single attacker that is its
+	// attempts.
 	MinAttempts float64 `yaml:"min-attempts"`
 	// MinDistinctSources is the floor for incoming-*-multi: distinct source
 	// addresses in the resource-hour.
 	MinDistinctSources float64 `yaml:"min-distinct-sources"`
 	// MinOutgoingAttempts is the floor for outgoing-ssh and outgoing-rdp:
-	// estimated attempts to the busiest single destination.
+	// estimated attempts to the three busiest destinations.
 	MinOutgoingAttempts float64 `yaml:"min-outgoing-attempts"`
 	// MinDistinctDestinations is the floor for outgoing-*-multi.
 	MinDistinctDestinations float64 `yaml:"min-distinct-destinations"`
@@ -81,10 +82,10 @@ func DefaultConfig() Config {
 	return Config{
 		SSHPorts:                []uint16{22},
 		RDPPorts:                []uint16{3389},
-		MinAttempts:             1000,
+		MinAttempts:             500,
 		MinDistinctSources:      100,
 		MinOutgoingAttempts:     300,
-		MinDistinctDestinations: 25,
+		MinDistinctDestinations: 50,
 		OutgoingExternalOnly:    true,
 		Model:                   baseline.DefaultModel(),
 		DistinctExactCap:        256,

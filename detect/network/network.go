@@ -133,6 +133,7 @@ type hourState struct {
 type point struct {
 	hour                int64
 	attempts, top, dist float32
+	alerted             bool
 }
 
 const maxSeries = 8

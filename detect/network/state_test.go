@@ -69,8 +69,8 @@ func TestBastion(t *testing.T) {
 	if len(as) != 1 || as[0].Type != alert.IncomingSSH || as[0].Evidence["basis"] != "own" {
 		t.Fatalf("attack on the bastion: %v", as)
 	}
-	if exp := as[0].Evidence["expected"].(float64); exp < 10 || exp > 20 {
-		t.Errorf("expected %v, want the learned 15 per source", exp)
+	if exp := as[0].Evidence["expected"].(float64); exp < 40 || exp > 50 {
+		t.Errorf("expected %v, want the learned 45 of the three busiest sources", exp)
 	}
 }
 
