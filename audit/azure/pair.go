@@ -109,7 +109,11 @@ func (p *Pairer) Add(rec *Record) {
 		p.release()
 		return
 	}
-	key := opKey{ev.CorrelationID, strings.ToLower(ev.Operation), strings.ToLower(ev.Resource)}
+	opk := ev.OperationKey
+	if opk == "" {
+		opk = strings.ToLower(ev.Operation)
+	}
+	key := opKey{strings.ToLower(ev.CorrelationID), opk, strings.ToLower(ev.Resource)}
 	if seq, ok := p.open[key]; ok {
 		s := &p.q[seq-p.base]
 		merge(s, rec)
