@@ -512,6 +512,12 @@ func (d *Decoder) addTemplate(dom *domain, tr Transport, id uint16, options bool
 			d.fail(nil, dom, rEmptyTemplate)
 			return
 		}
+		if t.minLen > 0xffff-4 {
+			// No set could hold one record; this also keeps every field
+			// offset within the 16 bits of an op.
+			d.fail(nil, dom, rTemplateTooLong)
+			return
+		}
 		if t.badLength {
 			d.fail(nil, dom, rBadFieldLength)
 		}

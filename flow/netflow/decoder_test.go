@@ -454,6 +454,7 @@ func TestMalformed(t *testing.T) {
 		{"short template record", ipfixMsg(export0, 0, 1, set(2, be(uint16(300), uint16(5), uint16(8), uint16(4)))), rShortTemplate, ErrMalformed},
 		{"options template without scope", ipfixMsg(export0, 0, 1, set(3, optTplRec(300, 0, basic...))), rBadScope, ErrMalformed},
 		{"v9 template without fields", v9Msg(0, export0, 0, 1, 1, set(0, be(uint16(300), uint16(0)))), rEmptyTemplate, ErrMalformed},
+		{"template longer than a message", ipfixMsg(export0, 0, 1, set(2, tplRec(true, 300, tf{id: 82, length: 40000}, tf{id: 83, length: 40000}))), rTemplateTooLong, ErrMalformed},
 		{"address of a bad length", ipfixMsg(export0, 0, 1, set(2, tplRec(true, 300, tf{id: 8, length: 3}))), rBadFieldLength, ErrMalformed},
 		{"variable length overrun", ipfixMsg(export0, 0, 1, set(2, tplRec(true, 300, tf{id: 82, length: variableLength})), set(300, be(uint8(50), "abc"))), rBadVarLength, ErrMalformed},
 		{"garbage after the records", ipfixMsg(export0, 0, 1, tpl, set(300, basicRec(1, 1), []byte{1, 2, 3})), rRecordTruncated, ErrMalformed},

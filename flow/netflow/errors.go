@@ -48,6 +48,7 @@ const (
 	rDomainLimit
 	rSamplerLimit
 	rNoSysInit
+	rTemplateTooLong
 	numReasons
 )
 
@@ -80,6 +81,7 @@ var reasonNames = [numReasons]string{
 	rDomainLimit:     "too many observation domains",
 	rSamplerLimit:    "too many samplers",
 	rNoSysInit:       "relative time without system init time (export time used)",
+	rTemplateTooLong: "template record longer than a message",
 }
 
 func (r reason) String() string { return reasonNames[r] }
