@@ -23,6 +23,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/vigil-ids/vigil/eval"
@@ -304,21 +305,28 @@ func (s *simulator) flows(ctx context.Context, dir string, progress func(string)
 			sinks[i] = newVPCSink(dir, src, i, sr)
 		}
 	}
-	var hourConns []conn
-	var order []connKey
+	// Generation and writing overlap: while the sinks write hour h, each
+	// in its own goroutine and in hour order, the generator makes hour
+	// h+1 into the other buffer. Every sink has its own random source, so
+	// the output does not depend on scheduling.
+	var bufs [2]hourBatch
+	cur := &bufs[0]
 	g := &gen{r: newRNG(s.cfg.Seed, 2)}
-	g.emit = func(c *conn) { hourConns = append(hourConns, *c) }
-	var seen [8]bool
+	g.emit = func(c *conn) { cur.conns = append(cur.conns, *c) }
+	errs := make([]error, len(sinks))
+	var wg sync.WaitGroup
 	days := s.cfg.FlowDays
-	for h := s.flowStart; h.Before(s.end); h = h.Add(time.Hour) {
+	for h, n := s.flowStart, 0; h.Before(s.end); h, n = h.Add(time.Hour), n+1 {
 		if err := ctx.Err(); err != nil {
+			wg.Wait()
 			return nil, err
 		}
 		if h.Hour() == 0 {
 			progress(fmt.Sprintf("flows: day %d of %d", int(h.Sub(s.flowStart).Hours())/24+1, days))
 		}
 		next := h.Add(time.Hour)
-		hourConns = hourConns[:0]
+		cur = &bufs[n%2]
+		cur.conns, cur.end = cur.conns[:0], next
 		for _, res := range e.resources {
 			s.background(g, res, h, next)
 		}
@@ -327,37 +335,36 @@ func (s *simulator) flows(ctx context.Context, dir string, progress func(string)
 				a.run(g, maxTime(a.from, h), minTime(a.to, next))
 			}
 		}
-		// Sort an index, not the wide conns; ties keep generation order so
-		// the output stays a function of the seed.
-		order = order[:0]
-		for i := range hourConns {
-			order = append(order, connKey{hourConns[i].start.UnixNano(), int32(i)})
+		// Sort an index, not the wide conns; ties keep generation order.
+		cur.order = cur.order[:0]
+		for i := range cur.conns {
+			cur.order = append(cur.order, connKey{cur.conns[i].start.UnixNano(), int32(i)})
 		}
-		slices.SortFunc(order, func(a, b connKey) int {
+		slices.SortFunc(cur.order, func(a, b connKey) int {
 			if a.t != b.t {
 				return cmp.Compare(a.t, b.t)
 			}
 			return cmp.Compare(a.i, b.i)
 		})
-		for _, o := range order {
-			c := &hourConns[o.i]
-			seen = [8]bool{}
-			for _, rs := range [...]*resource{c.cres, c.sres} {
-				if rs == nil {
-					continue
-				}
-				for _, si := range rs.sources {
-					if !seen[si] {
-						seen[si] = true
-						sinks[si].add(c)
-					}
-				}
-			}
-		}
-		for _, sk := range sinks {
-			if err := sk.endHour(next); err != nil {
+		wg.Wait()
+		for _, err := range errs {
+			if err != nil {
 				return nil, err
 			}
+		}
+		batch := cur
+		wg.Add(len(sinks))
+		for i, sk := range sinks {
+			go func() {
+				defer wg.Done()
+				errs[i] = batch.write(i, sk)
+			}()
+		}
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
 		}
 	}
 	stats := make([]SourceStats, len(sinks))
@@ -369,6 +376,25 @@ func (s *simulator) flows(ctx context.Context, dir string, progress func(string)
 		stats[i] = SourceStats{Name: src.name, Format: src.kind.String(), SamplingRate: src.rate, Records: sk.records()}
 	}
 	return stats, nil
+}
+
+// hourBatch is one hour of connections, in time order through order.
+type hourBatch struct {
+	conns []conn
+	order []connKey
+	end   time.Time
+}
+
+// write hands the source idx the connections it sees, then closes the
+// hour.
+func (b *hourBatch) write(idx int, sk sink) error {
+	for _, o := range b.order {
+		c := &b.conns[o.i]
+		if c.cres != nil && slices.Contains(c.cres.sources, idx) || c.sres != nil && slices.Contains(c.sres.sources, idx) {
+			sk.add(c)
+		}
+	}
+	return sk.endHour(b.end)
 }
 
 // connKey orders the conns of an hour by start, then generation order.
