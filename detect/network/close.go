@@ -179,7 +179,10 @@ func (d *Detector) finish(res *hourResult, h int64) {
 	st := res.st
 	ref := st.key.ref
 	hour := hourTime(h)
-	held := st.ip.IsValid() && !st.ipChanged && d.inv.HeldWholeHourRef(ref, st.ip, hour)
+	held := st.nips > 0 && !st.ipChanged
+	for i := 0; i < st.nips && held; i++ {
+		held = d.inv.HeldWholeHourRef(ref, st.ips[i], hour)
+	}
 	anomalous := res.typ != ""
 	if st.key.group == groupMal {
 		d.sum.listedProbes += uint64(res.probes)
@@ -235,7 +238,7 @@ func (d *Detector) finish(res *hourResult, h int64) {
 
 func (d *Detector) newIncident(k incidentKey, res *hourResult, h int64) *incident {
 	st := res.st
-	inc := &incident{key: k, g: st.key.group, first: h, last: h - 1, name: res.name, resourceIP: st.ip.String(),
+	inc := &incident{key: k, g: st.key.group, first: h, last: h - 1, name: res.name, resourceIP: st.mainIP().String(),
 		remotes: map[netip.Addr]uint64{}, listed: map[netip.Addr]listed{}}
 	inc.sub = inventory.Subscription(res.name)
 	if inc.sub == "" {
@@ -454,4 +457,16 @@ func sampleFlows(rs []flow.Record) []SampleFlow {
 		return cmp.Or(a.Start.Compare(b.Start), cmp.Compare(a.Src, b.Src), cmp.Compare(a.Dst, b.Dst), cmp.Compare(a.SrcPort, b.SrcPort))
 	})
 	return out
+}
+
+// mainIP is the resource's address that drew the most attempts in the hour
+// (the first seen on a tie): the one under attack or attacking.
+func (st *hourState) mainIP() netip.Addr {
+	best := 0
+	for i := 1; i < st.nips; i++ {
+		if st.ipAtt[i] > st.ipAtt[best] || st.ipAtt[i] == st.ipAtt[best] && st.ips[i].Less(st.ips[best]) {
+			best = i
+		}
+	}
+	return st.ips[best]
 }

@@ -59,6 +59,7 @@ const (
 	nGroups  = 4 // (ssh, rdp) × (incoming, outgoing)
 	groupMal = nGroups
 	maxSlots = 4 // exporters tallied per resource-hour
+	maxIPs   = 4 // addresses of one resource tallied per hour
 )
 
 func group(svc uint8, dir int) uint8 { return (svc-1)*2 + uint8(dir) }
@@ -113,9 +114,14 @@ type remoteStat struct {
 // hourState is one open resource-hour. States are pooled: a steady stream
 // of records reuses them and their maps without allocating.
 type hourState struct {
-	key       stateKey
-	ip        netip.Addr
-	ipChanged bool
+	key stateKey
+	// ips are the resource's addresses seen in the hour (a machine may be
+	// reached on its private and its public address); each must have been
+	// held the whole hour. ipAtt counts the attempts at each.
+	ips       [maxIPs]netip.Addr
+	ipAtt     [maxIPs]uint64
+	nips      int
+	ipChanged bool // more addresses than maxIPs
 	replay    bool
 	account   string
 	slots     [maxSlots]slot
@@ -421,11 +427,19 @@ func (d *Detector) state(k stateKey) *hourState {
 	return st
 }
 
-func (st *hourState) note(ip netip.Addr, r *flow.Record, replay bool) {
-	if !st.ip.IsValid() {
-		st.ip = ip
-	} else if st.ip != ip {
-		st.ipChanged = true
+func (st *hourState) note(ip netip.Addr, r *flow.Record, replay bool) int {
+	i := 0
+	for i < st.nips && st.ips[i] != ip {
+		i++
+	}
+	if i == st.nips {
+		if st.nips == maxIPs {
+			st.ipChanged = true
+			i = maxIPs - 1
+		} else {
+			st.ips[i] = ip
+			st.nips++
+		}
 	}
 	if st.account == "" {
 		st.account = r.Account
@@ -433,6 +447,7 @@ func (st *hourState) note(ip netip.Addr, r *flow.Record, replay bool) {
 	if replay {
 		st.replay = true
 	}
+	return i
 }
 
 // fnv-1a, for deterministic exporter slot ids.
@@ -502,7 +517,7 @@ func tupleHash(r *flow.Record, slot int) uint64 {
 
 func (d *Detector) addService(ref inventory.Ref, ip, remote netip.Addr, g uint8, r *flow.Record, h int64, fromInit, denied, replay bool) {
 	st := d.state(stateKey{ref: ref, hour: h, group: g})
-	st.note(ip, r, replay)
+	ipi := st.note(ip, r, replay)
 	si := st.slot(r)
 	sl := &st.slots[si]
 	sl.records++
@@ -539,6 +554,7 @@ func (d *Detector) addService(ref inventory.Ref, ip, remote netip.Addr, g uint8,
 	sl.rate = max(sl.rate, rate)
 	att := n * uint64(rate)
 	sl.attempts += att
+	st.ipAtt[ipi] += att
 	if n > 0 && (r.Packets <= d.cfg.ShortPackets || r.HasTCPFlags() && r.TCPFlags&^flow.TCPSyn == 0) {
 		sl.short += att
 	}
