@@ -259,11 +259,11 @@ func (d *Detector) newIncident(k incidentKey, res *hourResult, h int64) *inciden
 
 func seriesPoint(p point) map[string]any {
 	return map[string]any{
-		"hour":                hourTime(p.hour).Format(time.RFC3339),
-		"attempts":            float64(p.attempts),
+		"hour":                 hourTime(p.hour).Format(time.RFC3339),
+		"attempts":             float64(p.attempts),
 		"top_remotes_attempts": float64(p.top),
-		"distinct_remotes":    float64(p.dist),
-		"alerted":             p.alerted,
+		"distinct_remotes":     float64(p.dist),
+		"alerted":              p.alerted,
 	}
 }
 
@@ -313,16 +313,16 @@ func (inc *incident) add(d *Detector, res *hourResult, h int64) {
 		}
 	}
 	hr := map[string]any{
-		"hour":                hourTime(h).Format(time.RFC3339),
-		"attempts":            float64(res.attempts),
+		"hour":                 hourTime(h).Format(time.RFC3339),
+		"attempts":             float64(res.attempts),
 		"top_remotes_attempts": float64(res.top),
-		"distinct_remotes":    res.distinct,
-		"distinct_exact":      res.exact,
-		"short_or_failed":     float64(res.slot.short),
-		"denied":              float64(st.denied),
-		"sampling_rate":       float64(res.slot.rate),
-		"exporter":            exporterName(res.slot),
-		"exporters":           st.nslots,
+		"distinct_remotes":     res.distinct,
+		"distinct_exact":       res.exact,
+		"short_or_failed":      float64(res.slot.short),
+		"denied":               float64(st.denied),
+		"sampling_rate":        float64(res.slot.rate),
+		"exporter":             exporterName(res.slot),
+		"exporters":            st.nslots,
 	}
 	if len(inc.hours) < maxIncidentHours {
 		inc.hours = append(inc.hours, hr)

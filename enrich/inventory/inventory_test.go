@@ -104,7 +104,7 @@ func TestMalformedCounted(t *testing.T) {
 
 func TestSubscription(t *testing.T) {
 	for in, want := range map[string]string{
-		web1: "11111111-2222-3333-4444-555555555555",
+		web1:                 "11111111-2222-3333-4444-555555555555",
 		"/SUBSCRIPTIONS/abc": "abc",
 		"i-0abc":             "",
 		"/subscriptions/":    "",
