@@ -499,6 +499,11 @@ func TestStatsString(t *testing.T) {
 	_, _, d := run(t, Config{}, TransportUDP,
 		ipfixMsg(export0, 0, 1, set(2, tplRec(true, 300, basic...)), set(300, basicRec(1, 1))),
 		be(uint16(7), uint16(0)))
+	var fe flow.Errors
+	d.Stats().AddErrors(&fe)
+	if got := fe.String(); got != "bad version=1" {
+		t.Errorf("AddErrors gave %q", got)
+	}
 	s := d.Stats().String()
 	for _, want := range []string{"exporter 192.0.2.1: 2 messages, errors: bad version=1", "ipfix domain 1: 1 messages, 1 data records",
 		"1 records with unknown sampling rate", "total: 1 exporters"} {

@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+
+	"github.com/vigil-ids/vigil/flow"
 )
 
 // Stats is a snapshot of what a Decoder has seen, per exporter and per
@@ -195,4 +197,12 @@ func (s Stats) String() string {
 	writeErrors(&b, t.Errors)
 	b.WriteByte('\n')
 	return b.String()
+}
+
+// AddErrors adds every counted reason of s, from all exporters and domains,
+// to e, so that a reader can merge the decoder's faults with its own.
+func (s Stats) AddErrors(e *flow.Errors) {
+	for k, v := range s.Totals().Errors {
+		e.Add(k, v)
+	}
 }
