@@ -132,7 +132,10 @@ func (e *Embedded[T]) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 		if strings.HasPrefix(s, "{") {
 			// A string that does not hold a valid object is left zero
 			// rather than failing the record it belongs to.
-			_ = json.Unmarshal([]byte(s), &e.V, Options)
+			var v T
+			if json.Unmarshal([]byte(s), &v, Options) == nil {
+				e.V = v
+			}
 		}
 		return nil
 	default:

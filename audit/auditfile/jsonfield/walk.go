@@ -59,6 +59,14 @@ func Walk(obj []byte, fn func(key, rest []byte) int) (int, error) {
 			return 0, ErrMalformed
 		}
 		key := obj[i+1 : kend-1]
+		for _, c := range key {
+			if c == '\\' {
+				// An escaped key (rare): compare its decoded form.
+				u, _ := unquote(obj[i:kend])
+				key = []byte(u)
+				break
+			}
+		}
 		i = skipSpace(obj, kend)
 		if i >= len(obj) || obj[i] != ':' {
 			return 0, ErrMalformed
