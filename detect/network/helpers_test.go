@@ -172,6 +172,7 @@ const (
 	bastionVM = "/subscriptions/0a0a0a0a-1111-2222-3333-444444444444/resourceGroups/prod/providers/Microsoft.Compute/virtualMachines/bastion-1"
 	movingVM  = "/subscriptions/0a0a0a0a-1111-2222-3333-444444444444/resourceGroups/prod/providers/Microsoft.Compute/virtualMachines/moving-1"
 	web       = "10.0.0.4"
+	webPublic = "198.18.0.4"
 	db        = "10.0.0.5"
 	jump      = "10.0.0.6"
 	bastion   = "10.0.0.7"
@@ -186,6 +187,10 @@ func testInventory(t testing.TB) *inventory.Inventory {
 		if err := inv.Add(res, netip.MustParseAddr(addr), from, time.Time{}); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// web-1 is also reached on its public address.
+	if err := inv.Add(webVM, netip.MustParseAddr(webPublic), from, time.Time{}); err != nil {
+		t.Fatal(err)
 	}
 	// moving-1 gets a new address at 10:30 on day 0.
 	if err := inv.Add(movingVM, netip.MustParseAddr(moving), from, at(0, 10, 30)); err != nil {

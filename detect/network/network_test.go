@@ -153,6 +153,14 @@ func TestScenarios(t *testing.T) {
 			want: []string{"incoming-ssh " + movingVM},
 		},
 		{
+			name: "reached on its private and its public address in one hour",
+			records: func(g *gen) []flow.Record {
+				rs := g.burst(at(0, 10, 0), 3000, "203.0.113.7", webPublic, 22)
+				return append(rs, g.burst(at(0, 10, 0), 20, jump, web, 22)...)
+			},
+			want: []string{"incoming-ssh " + webVM},
+		},
+		{
 			name: "three hours are one incident, a gap starts another",
 			records: func(g *gen) []flow.Record {
 				var rs []flow.Record
