@@ -9,6 +9,7 @@ import (
 
 	gfnetflow "github.com/netsampler/goflow2/v2/decoders/netflow"
 	"github.com/vigil-ids/vigil/flow"
+	"github.com/vigil-ids/vigil/internal/testenv"
 )
 
 // benchRecords is the number of records per data datagram: what a router
@@ -194,4 +195,26 @@ func BenchmarkIPFIXSpeedup(b *testing.B) {
 			b.ReportMetric(0, "ns/op")
 		})
 	}
+}
+
+// BenchmarkDecodeCapture replays a real capture (Cisco IOS XR IPFIX with
+// template refreshes, options data and variable-length fields) through one
+// decoder, over and over.
+func BenchmarkDecodeCapture(b *testing.B) {
+	dgs := readDatagrams(b, testenv.SharedData(b, "flows", "ipfix-netflow", "pmacct-400-ipfix-bmp-cisco-srv6-00.pcap"))
+	d := NewDecoder(Config{})
+	var n uint64
+	h := func(*flow.Record) { n++ }
+	for _, dg := range dgs {
+		_ = d.Decode(dg.src, TransportUDP, dg.payload, h)
+	}
+	n = 0
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		dg := dgs[i%len(dgs)]
+		_ = d.Decode(dg.src, TransportUDP, dg.payload, h)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "records/s")
 }
