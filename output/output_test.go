@@ -504,14 +504,22 @@ func TestFileJSONAndOCSF(t *testing.T) {
 
 func TestConfigErrors(t *testing.T) {
 	for name, f := range map[string]func() (*output.Output, error){
-		"webhook no secret": func() (*output.Output, error) { return output.NewWebhook(output.WebhookConfig{URL: "http://x"}, output.Deps{}) },
-		"webhook bad url":   func() (*output.Output, error) { return output.NewWebhook(output.WebhookConfig{URL: "ftp://x", Secret: "k"}, output.Deps{}) },
+		"webhook no secret": func() (*output.Output, error) {
+			return output.NewWebhook(output.WebhookConfig{URL: "http://x"}, output.Deps{})
+		},
+		"webhook bad url": func() (*output.Output, error) {
+			return output.NewWebhook(output.WebhookConfig{URL: "ftp://x", Secret: "k"}, output.Deps{})
+		},
 		"webhook cef": func() (*output.Output, error) {
 			return output.NewWebhook(output.WebhookConfig{URL: "http://x", Secret: "k", Format: "cef"}, output.Deps{})
 		},
-		"syslog network": func() (*output.Output, error) { return output.NewSyslog(output.SyslogConfig{Network: "sctp", Address: "x:1"}, output.Deps{}) },
-		"syslog address": func() (*output.Output, error) { return output.NewSyslog(output.SyslogConfig{Network: "udp", Address: "x"}, output.Deps{}) },
-		"file no path":   func() (*output.Output, error) { return output.NewFile(output.FileConfig{}, output.Deps{}) },
+		"syslog network": func() (*output.Output, error) {
+			return output.NewSyslog(output.SyslogConfig{Network: "sctp", Address: "x:1"}, output.Deps{})
+		},
+		"syslog address": func() (*output.Output, error) {
+			return output.NewSyslog(output.SyslogConfig{Network: "udp", Address: "x"}, output.Deps{})
+		},
+		"file no path": func() (*output.Output, error) { return output.NewFile(output.FileConfig{}, output.Deps{}) },
 	} {
 		if _, err := f(); err == nil {
 			t.Errorf("%s: no error", name)
