@@ -22,7 +22,7 @@ const (
 
 // azOp builds one ordinary Azure operation of a user or automation.
 func (s *sim) azOp(t time.Time, p *principal, ip netip.Addr, app string, sub *subscription, r *rand.Rand) []event {
-	base := event{t: t, src: srcActivity, p: p, ip: ip, appID: app, sub: sub.id, corr: guid(r), eventHub: sub.eventHub,
+	base := event{t: t, src: srcActivity, p: p, ip: ip, appID: app, sub: sub.id, corr: guid(r), eventHub: sub.eventHub, wrapped: sub.wrapped,
 		fail: r.IntN(40) == 0, upper: r.IntN(8) == 0}
 	one := func(op, res string, async bool) []event {
 		e := base
@@ -97,7 +97,7 @@ func roleDefinitionBody(id, name string, actions []string, sub string) string {
 
 // roleAssignment returns a role assignment write granting roleID.
 func (s *sim) roleAssignment(t time.Time, p *principal, ip netip.Addr, app string, sub *subscription, roleID, assignee, assigneeType string, r *rand.Rand) event {
-	return event{t: t, src: srcActivity, p: p, ip: ip, appID: app, sub: sub.id, corr: guid(r), eventHub: sub.eventHub,
+	return event{t: t, src: srcActivity, p: p, ip: ip, appID: app, sub: sub.id, corr: guid(r), eventHub: sub.eventHub, wrapped: sub.wrapped,
 		op: opRoleAssignWrite, resource: "/subscriptions/" + sub.id + "/providers/Microsoft.Authorization/roleAssignments/" + guid(r),
 		body: roleAssignmentBody(sub.id, roleID, assignee, assigneeType)}
 }
@@ -165,7 +165,7 @@ func (s *sim) personDay(p *person, day time.Time, r *rand.Rand, out []event) []e
 	if r.IntN(25) == 0 {
 		sub := pick(r, s.est.subs)
 		out = append(out, event{t: t.Add(time.Duration(r.Int64N(int64(span)))), src: srcActivity, p: p.azure, ip: ip, appID: audit.AppIDPortal,
-			sub: sub.id, eventHub: sub.eventHub, op: opStorageListKeys, resource: pick(r, sub.storage), corr: guid(r)})
+			sub: sub.id, eventHub: sub.eventHub, wrapped: sub.wrapped, op: opStorageListKeys, resource: pick(r, sub.storage), corr: guid(r)})
 	}
 	// PowerShell regulars do their weekly persistence-class chores with it.
 	if p.psRegular && day.Weekday() == time.Wednesday {
@@ -175,7 +175,7 @@ func (s *sim) personDay(p *person, day time.Time, r *rand.Rand, out []event) []e
 		if r.IntN(2) == 0 {
 			op, res = opRunbookWrite, pick(r, sub.autos)+"/runbooks/"+pick(r, []string{"Rotate-Logs", "Patch-VMs", "Stop-DevVMs"})
 		}
-		out = append(out, event{t: at, src: srcActivity, p: p.azure, ip: ip, appID: audit.AppIDPowerShell, sub: sub.id, eventHub: sub.eventHub,
+		out = append(out, event{t: at, src: srcActivity, p: p.azure, ip: ip, appID: audit.AppIDPowerShell, sub: sub.id, eventHub: sub.eventHub, wrapped: sub.wrapped,
 			op: op, resource: res, corr: guid(r), async: true})
 	}
 	// Weekly role administrators grant built-in roles, and every third
@@ -193,7 +193,7 @@ func (s *sim) personDay(p *person, day time.Time, r *rand.Rand, out []event) []e
 			sub := s.est.subs[0]
 			rid := p.customRole
 			out = append(out, event{t: t.Add(time.Duration(r.Int64N(int64(span)))), src: srcActivity, p: p.azure, ip: ip, appID: app, sub: sub.id,
-				eventHub: sub.eventHub, op: opRoleDefWrite, corr: guid(r),
+				eventHub: sub.eventHub, wrapped: sub.wrapped, op: opRoleDefWrite, corr: guid(r),
 				resource: "/subscriptions/" + sub.id + "/providers/Microsoft.Authorization/roleDefinitions/" + rid,
 				body:     roleDefinitionBody(rid, "Ops Reader "+p.last, []string{"*/read", "Microsoft.Support/*"}, sub.id)})
 		}
@@ -277,14 +277,14 @@ func (s *sim) automationDay(day time.Time, r *rand.Rand, out []event) []event {
 				sub := pick(r, s.est.subs)
 				out = append(out, event{t: t.Add(-2 * time.Second), src: srcSignIn, p: sp, ip: ip, appID: sp.appID, appName: sp.name, signin: signinServicePrincipal})
 				out = append(out, s.azOp(t, sp, ip, sp.appID, sub, r)...)
-				out = append(out, event{t: t.Add(40 * time.Second), src: srcActivity, p: sp, ip: ip, appID: sp.appID, sub: sub.id, eventHub: sub.eventHub,
+				out = append(out, event{t: t.Add(40 * time.Second), src: srcActivity, p: sp, ip: ip, appID: sp.appID, sub: sub.id, eventHub: sub.eventHub, wrapped: sub.wrapped,
 					op: opACRListCreds, resource: pick(r, sub.acrs), corr: guid(r)})
 			}
 		case strings.HasPrefix(sp.name, "backup"):
 			t := day.Add(2*time.Hour + time.Duration(r.IntN(900))*time.Second)
 			ip, _ := s.w.CloudIP(r, "azure", "westeurope")
 			sub := s.est.subs[0]
-			out = append(out, event{t: t, src: srcActivity, p: sp, ip: ip, appID: sp.appID, sub: sub.id, eventHub: sub.eventHub,
+			out = append(out, event{t: t, src: srcActivity, p: sp, ip: ip, appID: sp.appID, sub: sub.id, eventHub: sub.eventHub, wrapped: sub.wrapped,
 				op: opStorageListKeys, resource: sub.storage[0], corr: guid(r)})
 		default:
 			for h := 0; h < 24; h += 3 {
@@ -295,7 +295,7 @@ func (s *sim) automationDay(day time.Time, r *rand.Rand, out []event) []event {
 				if h%2 == 0 {
 					op, res = opDiagWrite, pick(r, sub.vms)+"/providers/microsoft.insights/diagnosticSettings/to-law"
 				}
-				out = append(out, event{t: t, src: srcActivity, p: sp, ip: ip, appID: sp.appID, sub: sub.id, eventHub: sub.eventHub,
+				out = append(out, event{t: t, src: srcActivity, p: sp, ip: ip, appID: sp.appID, sub: sub.id, eventHub: sub.eventHub, wrapped: sub.wrapped,
 					op: op, resource: res, corr: guid(r)})
 			}
 		}

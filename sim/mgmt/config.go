@@ -7,6 +7,24 @@
 // Audit Logs in the formats the clouds export, and returns the labelled
 // incidents for truth.jsonl.
 //
+// Layout under the output directory, as the clouds deliver it:
+//
+//	azure/activitylog/insights-activity-logs/resourceId=/SUBSCRIPTIONS/<SUB>/y=/m=/d=/h=/m=00/PT1H.json
+//	    storage-account export: JSON lines (the first subscription) or
+//	    {"records":[...]} objects (the second)
+//	azure/eventhub/insights-activity-logs/<sub>/<date>/<hour>.json
+//	    Event Hub messages, one {"records":[...]} batch per line (the last)
+//	azure/signinlogs/insights-logs-{signinlogs,noninteractiveusersigninlogs,serviceprincipalsigninlogs}/tenantId=<tenant>/y=/m=/d=/h=/m=00/PT1H.json
+//	aws/AWSLogs/<account>/CloudTrail/<region>/YYYY/MM/DD/<account>_CloudTrail_<region>_<time>Z_<id>.json.gz
+//	gcp/cloudaudit.googleapis.com/activity/YYYY/MM/DD/HH:00:00_HH:59:59_S0.json
+//
+// An Azure operation is logged as its Start, Accept (asynchronous writes)
+// and Success or Failure records sharing a correlation id; a template
+// deployment and the writes it makes share one correlation id, so records
+// pair only by (correlationId, operationName, resourceId). Some records
+// carry upper- or lower-case operation names and resource ids, and request
+// bodies as strings or objects.
+//
 // Output is deterministic for a seed. Labels follow the management
 // detection rules: scripted incidents for the toolkit and custom-role
 // types, and a reference pass over the generated events for the

@@ -134,6 +134,9 @@ func newSim(cfg Config) *sim {
 		// The last subscription streams to Event Hub; the others are
 		// archived to a storage account.
 		sub.eventHub = len(subs) > 1 && i == len(subs)-1
+		// The second archives its blobs as {"records":[...]} objects, the
+		// form storage exports had before JSON lines.
+		sub.wrapped = len(subs) > 2 && i == 1
 		est.subs = append(est.subs, sub)
 	}
 	for range 2 {

@@ -28,7 +28,7 @@ func (s *sim) label(typ string, p *principal, start, end time.Time, note string)
 }
 
 func (s *sim) azEvent(t time.Time, p *principal, ip netip.Addr, app string, sub *subscription, op, res string) event {
-	return event{t: t, src: srcActivity, p: p, ip: ip, appID: app, sub: sub.id, eventHub: sub.eventHub, op: op, resource: res, corr: guid(s.r)}
+	return event{t: t, src: srcActivity, p: p, ip: ip, appID: app, sub: sub.id, eventHub: sub.eventHub, wrapped: sub.wrapped, op: op, resource: res, corr: guid(s.r)}
 }
 
 func (s *sim) signIn(t time.Time, p *principal, ip netip.Addr, app string) event {

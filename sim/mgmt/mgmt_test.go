@@ -41,6 +41,8 @@ type run struct {
 	truth []eval.Incident
 	stats Stats
 	cfg   Config
+	// alerts are what detect/management raised on the run's events.
+	alerts map[string]alert.Alert
 }
 
 var (
@@ -62,11 +64,17 @@ func generated(t *testing.T, name string, seed int64) *run {
 		t.Fatal(err)
 	}
 	cfg := testConfig(seed)
-	truth, st, err := GenerateStats(cfg, dir)
+	r := &run{dir: dir, cfg: cfg, alerts: map[string]alert.Alert{}}
+	det := newTestDetector(t, seed, &cfg, r.alerts)
+	truth, st, err := generate(cfg, dir, func(s *sim, e *event) {
+		ev := auditEvent(s, e)
+		det.Add(&ev)
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &run{dir: dir, truth: truth, stats: st, cfg: cfg}
+	det.Close()
+	r.truth, r.stats = truth, st
 	runs[name] = r
 	return r
 }
@@ -235,7 +243,21 @@ func readAll(t *testing.T, dir string) []record {
 		rel = filepath.ToSlash(rel)
 		switch {
 		case storagePath.MatchString(rel):
-			readJSONLines(t, path, func(b []byte) { addAz(b, "storage") })
+			readJSONLines(t, path, func(b []byte) {
+				if !bytes.HasPrefix(b, []byte(`{"records":[`)) {
+					addAz(b, "storage")
+					return
+				}
+				var env struct {
+					Records []json.RawMessage `json:"records"`
+				}
+				if err := json.Unmarshal(b, &env); err != nil || len(env.Records) == 0 {
+					t.Fatalf("%s: not a records object", rel)
+				}
+				for _, r := range env.Records {
+					addAz(r, "storage-records")
+				}
+			})
 		case eventHubPath.MatchString(rel):
 			readJSONLines(t, path, func(b []byte) {
 				var env struct {
@@ -374,7 +396,7 @@ func TestFormats(t *testing.T) {
 			t.Fatalf("record outside the period: %+v", x)
 		}
 	}
-	for _, src := range []string{"storage", "eventhub", "signin", "cloudtrail", "gcp"} {
+	for _, src := range []string{"storage", "storage-records", "eventhub", "signin", "cloudtrail", "gcp"} {
 		if count[src] == 0 {
 			t.Errorf("no %s records", src)
 		}
@@ -389,7 +411,7 @@ func TestFormats(t *testing.T) {
 	corrOps := map[string]map[string]bool{}
 	var upper, lower, strBody, objBody int
 	for _, x := range recs {
-		if x.src != "storage" && x.src != "eventhub" {
+		if x.src != "storage" && x.src != "storage-records" && x.src != "eventhub" {
 			continue
 		}
 		k := opKey{x.corr, strings.ToLower(x.op), strings.ToLower(x.resource)}

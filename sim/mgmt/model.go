@@ -116,6 +116,7 @@ type event struct {
 	region   string
 	note     string // scripted incident this event belongs to
 	eventHub bool   // the subscription exports through Event Hub
+	wrapped  bool   // the subscription's blobs hold {"records":[...]} objects
 }
 
 func (e *event) tool() audit.Tool { return audit.ToolForAppID(e.appID) }
@@ -228,6 +229,7 @@ type estate struct {
 type subscription struct {
 	id        string
 	eventHub  bool // exported through Event Hub rather than a storage account
+	wrapped   bool // storage blobs in the {"records":[...]} form rather than JSON lines
 	storage   []string
 	sites     []string
 	functions []string

@@ -22,8 +22,10 @@ type sinks struct {
 	r       *rand.Rand
 	open    map[string]*lineFile
 	created map[string]bool
+	dirs    map[string]bool
 	ct      map[ctKey][]json.RawMessage
 	eh      map[string][]json.RawMessage
+	blobs   map[string][]json.RawMessage
 	records int64
 	bytes   int64
 	files   int
@@ -41,8 +43,8 @@ type lineFile struct {
 }
 
 func newSinks(dir string, r *rand.Rand) *sinks {
-	return &sinks{dir: dir, r: r, open: map[string]*lineFile{}, created: map[string]bool{},
-		ct: map[ctKey][]json.RawMessage{}, eh: map[string][]json.RawMessage{}}
+	return &sinks{dir: dir, r: r, open: map[string]*lineFile{}, created: map[string]bool{}, dirs: map[string]bool{},
+		ct: map[ctKey][]json.RawMessage{}, eh: map[string][]json.RawMessage{}, blobs: map[string][]json.RawMessage{}}
 }
 
 // line appends one JSON line to a file, creating (truncating) it the
@@ -51,7 +53,7 @@ func (s *sinks) line(rel string, b []byte) error {
 	lf := s.open[rel]
 	if lf == nil {
 		path := filepath.Join(s.dir, rel)
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		if err := s.mkdir(filepath.Dir(path)); err != nil {
 			return err
 		}
 		flag := os.O_WRONLY | os.O_CREATE | os.O_APPEND
@@ -73,6 +75,18 @@ func (s *sinks) line(rel string, b []byte) error {
 	return lf.bw.WriteByte('\n')
 }
 
+// mkdir creates a directory once per run.
+func (s *sinks) mkdir(dir string) error {
+	if s.dirs[dir] {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	s.dirs[dir] = true
+	return nil
+}
+
 // flush closes the day's line files and writes the buffered batches.
 func (s *sinks) flush() error {
 	var first error
@@ -85,6 +99,11 @@ func (s *sinks) flush() error {
 		keep(lf.bw.Flush())
 		keep(lf.f.Close())
 		delete(s.open, rel)
+	}
+	for rel, recs := range s.blobs {
+		keep(s.line(rel, wrapRecords("records", recs)))
+		s.records += int64(len(recs)) - 1
+		delete(s.blobs, rel)
 	}
 	for rel, recs := range s.eh {
 		for i := 0; i < len(recs); i += 100 {
@@ -146,7 +165,7 @@ func (s *sinks) writeCloudTrail(k ctKey, recs []json.RawMessage) error {
 	rel := filepath.Join("aws", "AWSLogs", k.account, "CloudTrail", k.region, k.hour.Format("2006/01/02"),
 		fmt.Sprintf("%s_CloudTrail_%s_%sZ_%s.json.gz", k.account, k.region, end.Format("20060102T1504"), sfx[:]))
 	path := filepath.Join(s.dir, rel)
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	if err := s.mkdir(filepath.Dir(path)); err != nil {
 		return err
 	}
 	f, err := os.Create(path)
@@ -360,6 +379,10 @@ func (s *sinks) activity(e *event, tenant string, r *rand.Rand) error {
 			continue
 		}
 		p := filepath.Join("azure", "activitylog", "insights-activity-logs", "resourceId=", "SUBSCRIPTIONS", strings.ToUpper(e.sub), hourPath(at))
+		if e.wrapped {
+			s.blobs[p] = append(s.blobs[p], b)
+			continue
+		}
 		if err := s.line(p, b); err != nil {
 			return err
 		}
