@@ -55,7 +55,7 @@ func benchRecords(n int) []flow.Record {
 // BenchmarkAdd measures the detector's hot path on a realistic mix; the
 // clock moves forward one hour per pass so hours close and states recycle.
 func BenchmarkAdd(b *testing.B) {
-	const n = 1 << 16
+	const n = 1 << 19
 	rs := benchRecords(n)
 	d, err := New(DefaultConfig(), Deps{HomeNets: []netip.Prefix{netip.MustParsePrefix("10.1.0.0/16")}, Intel: testIntel(b)}, func(alert.Alert) {})
 	if err != nil {

@@ -201,9 +201,12 @@ type Detector struct {
 	resources map[inventory.Ref]*resource
 	peers     [nGroups]baseline.Peer
 	hwm       map[string]int64 // source -> newest record start (Unix ns) learned in earlier runs
-	seen      map[sourceKey]int64
-	hwmCache  map[sourceKey]mark
-	dormant   map[string][]byte // saved profiles of resources the inventory no longer knows
+	seen      map[sourceKey]*int64
+	// lastSource and lastSeen cache the latest source's entry of seen.
+	lastSource sourceKey
+	lastSeen   *int64
+	hwmCache   map[sourceKey]mark
+	dormant    map[string][]byte // saved profiles of resources the inventory no longer knows
 
 	incidents map[incidentKey]*incident
 	sum       summary
@@ -230,7 +233,7 @@ func New(cfg Config, deps Deps, sink alert.Sink) (*Detector, error) {
 		byHour:        map[int64][]*hourState{},
 		resources:     map[inventory.Ref]*resource{},
 		hwm:           map[string]int64{},
-		seen:          map[sourceKey]int64{},
+		seen:          map[sourceKey]*int64{},
 		hwmCache:      map[sourceKey]mark{},
 		dormant:       map[string][]byte{},
 		incidents:     map[incidentKey]*incident{},
@@ -318,8 +321,19 @@ func (d *Detector) Add(r *flow.Record) {
 			d.sum.replayed++
 		}
 	}
-	if v, ok := d.seen[sk]; !ok || r.Start.UnixNano() > v {
-		d.seen[sk] = r.Start.UnixNano()
+	// Records of one source come in runs: remember the last source's mark
+	// so the map is touched only when the source changes.
+	if d.lastSeen == nil || sk != d.lastSource {
+		p, ok := d.seen[sk]
+		if !ok {
+			p = new(int64)
+			*p = math.MinInt64
+			d.seen[sk] = p
+		}
+		d.lastSource, d.lastSeen = sk, p
+	}
+	if ns := r.Start.UnixNano(); ns > *d.lastSeen {
+		*d.lastSeen = ns
 	}
 	denied := r.Action == flow.ActionDeny
 	if denied {

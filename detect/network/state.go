@@ -46,8 +46,8 @@ func (d *Detector) SaveState(w io.Writer) error {
 	}
 	for k, v := range d.seen {
 		n := k.String()
-		if v > marks[n] {
-			marks[n] = v
+		if m, ok := marks[n]; !ok || *v > m {
+			marks[n] = *v
 		}
 	}
 	names := make([]string, 0, len(marks))
