@@ -230,6 +230,22 @@ func TestBiflow(t *testing.T) {
 	}
 }
 
+// TestBiflowHandlerMayWrite checks that a handler changing the record it is
+// lent does not change the reverse record.
+func TestBiflowHandlerMayWrite(t *testing.T) {
+	fields := append(append([]tf{}, basic...), tf{id: iePacketDeltaCount, length: 8, pen: penReverse})
+	d := NewDecoder(Config{})
+	var got []flow.Record
+	_ = d.Decode(exporterA, TransportUDP, ipfixMsg(export0, 0, 1, set(2, tplRec(true, 300, fields...)),
+		set(300, be(basicRec(3, 300), uint64(2)))), func(r *flow.Record) {
+		got = append(got, *r)
+		r.SrcAddr, r.SrcPort = netip.Addr{}, 0
+	})
+	if len(got) != 2 || got[1].DstAddr != addrA || got[1].DstPort != 1234 || got[1].Packets != 2 {
+		t.Errorf("%+v", got)
+	}
+}
+
 func TestSampling(t *testing.T) {
 	selectorOpts := func(fields []tf, rec []byte) [][]byte {
 		return [][]byte{set(3, optTplRec(400, 1, append([]tf{{id: ieSelectorID, length: 2}}, fields...)...)), set(400, be(uint16(5), rec))}

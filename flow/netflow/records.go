@@ -259,17 +259,23 @@ func (d *Decoder) dataRecords(dom *domain, t *template, hdr *msgHeader, b []byte
 			r.DstPort = s.icmp
 		}
 		dom.c.dataRecords++
-		h(r)
-
-		if t.reverse && (s.revPkts != 0 || s.revBytes != 0) {
-			reverse(t, r, s)
-			if rate == 0 {
-				dom.c.unknownSampling++
-			}
-			dom.c.reverseRecords++
+		if !t.reverse || (s.revPkts == 0 && s.revBytes == 0) {
 			h(r)
+			continue
 		}
+		// The handler may change the record it is lent; the reverse record
+		// is built from the forward one as decoded.
+		fwd := *r
+		h(r)
+		*r = fwd
+		reverse(t, r, s)
+		if rate == 0 {
+			dom.c.unknownSampling++
+		}
+		dom.c.reverseRecords++
+		h(r)
 	}
+	s.frame = nil // do not keep the caller's buffer alive
 	if pos < len(b) && !allZero(b[pos:]) {
 		d.fail(nil, dom, rRecordTruncated)
 	}
