@@ -549,3 +549,28 @@ func TestZeroAllocs(t *testing.T) {
 		}
 	}
 }
+
+func TestTrailingBytes(t *testing.T) {
+	tpl := set(2, tplRec(true, 300, basic...))
+	ipfix := append(ipfixMsg(export0, 0, 1, tpl, set(300, basicRec(1, 1))), 0xde, 0xad)
+	v9 := append(v9Msg(0, export0, 0, 1, 2, set(0, tplRec(false, 300, basic...)), set(300, basicRec(1, 1))), 0, 0, 0, 0, 0, 0)
+	for name, msg := range map[string][]byte{"ipfix past its length": ipfix, "v9 zero padding": v9} {
+		recs, errs, d := run(t, Config{}, TransportUDP, msg)
+		if errs[0] != nil || len(recs) != 1 {
+			t.Errorf("%s: %d records, error %v\n%s", name, len(recs), errs[0], d.Stats())
+		}
+	}
+}
+
+func TestWithdrawOptionsTemplates(t *testing.T) {
+	opt := set(3, optTplRec(400, 1, tf{id: ieSelectorID, length: 2}, tf{id: ieSamplingInterval, length: 4}))
+	data := set(400, be(uint16(1), uint32(10)))
+	recs, _, d := run(t, Config{}, TransportTCP,
+		ipfixMsg(export0, 0, 1, opt, data),
+		ipfixMsg(export0, 0, 1, set(3, be(uint16(3), uint16(0)))), // all options templates
+		ipfixMsg(export0, 0, 1, data))
+	st := d.Stats().Totals()
+	if len(recs) != 0 || st.OptionsRecords != 1 || st.PendingSets != 1 || st.Withdrawals != 1 {
+		t.Errorf("\n%s", d.Stats())
+	}
+}
