@@ -94,6 +94,7 @@ func TestTshark(t *testing.T) {
 			continue
 		}
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // tshark takes a second or more per capture
 			var paths []string
 			for _, f := range tc.files {
 				paths = append(paths, filepath.Join(base, f))
