@@ -238,10 +238,6 @@ func buildEstate(r rng, cfg Config) *estate {
 	for _, a := range e.c2 {
 		e.listed[a] = true
 	}
-	for range 4 {
-		p, _ := e.randomInternet(r).Prefix(24)
-		e.listedNets = append(e.listedNets, p)
-	}
 	e.updates = e.internet(r, 8)
 	return e
 }

@@ -304,12 +304,13 @@ type hourStats struct {
 // flags, Azure state B only, allowed only), each resource counted from its
 // first source only.
 type features struct {
-	inv      map[netip.Addr][]assignment
-	primary  map[string]string // resource -> source name
-	rate     map[string]float64
-	stats    map[hourKey]*hourStats
-	listed   map[netip.Addr]bool
-	contacts map[hourKey]int // records exchanged with a listed address, by direction of data
+	inv        map[netip.Addr][]assignment
+	primary    map[string]string // resource -> source name
+	rate       map[string]float64
+	stats      map[hourKey]*hourStats
+	listed     map[netip.Addr]bool
+	listedNets []netip.Prefix
+	contacts   map[hourKey]int // records exchanged with a listed address, by direction of data
 }
 
 func (f *features) add(source string, r *flow.Record) {
@@ -331,7 +332,7 @@ func (f *features) add(source string, r *flow.Record) {
 			continue
 		}
 		hour := r.Start.Truncate(time.Hour)
-		if f.listed[remote.Unmap()] {
+		if f.isListed(remote.Unmap()) {
 			f.contacts[hourKey{res: res, port: lport, outgoing: side, hour: hour}]++
 		}
 		var port uint16
@@ -369,6 +370,18 @@ func (f *features) add(source string, r *flow.Record) {
 	}
 }
 
+func (f *features) isListed(a netip.Addr) bool {
+	if f.listed[a] {
+		return true
+	}
+	for _, p := range f.listedNets {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
 func computeFeatures(t *testing.T, dir string) *features {
 	t.Helper()
 	sum := readSummary(t, dir)
@@ -388,6 +401,10 @@ func computeFeatures(t *testing.T, dir string) *features {
 		if ind, _, ok := strings.Cut(line, ","); ok {
 			if a, err := netip.ParseAddr(ind); err == nil {
 				f.listed[a] = true
+			} else if p, err := netip.ParsePrefix(ind); err == nil {
+				f.listedNets = append(f.listedNets, p)
+			} else {
+				t.Fatalf("c2.csv: indicator %q", ind)
 			}
 		}
 	}
@@ -623,6 +640,22 @@ func checkLabels(t *testing.T, f *features, truth, looks []eval.Incident) {
 					t.Errorf("%s: %d records from the resource to the listed address", l.Note, c)
 				}
 			}
+		}
+	}
+	// Outside malicious-address incidents no resource sends a packet to a
+	// listed address or network.
+	for k, c := range f.contacts {
+		if !k.outgoing {
+			continue
+		}
+		ok := false
+		for _, in := range truth {
+			if in.Type == alert.MaliciousAddress && in.Key == k.res && !k.hour.Before(in.Start.Add(-time.Hour)) && k.hour.Before(in.End.Add(time.Hour)) {
+				ok = true
+			}
+		}
+		if !ok {
+			t.Errorf("%s sends %d records to listed addresses in hour %v, outside any incident", k.res, c, k.hour)
 		}
 	}
 	// No unlabelled hour looks like an incident: background stays under
