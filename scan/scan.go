@@ -11,7 +11,6 @@
 package scan
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -79,8 +78,6 @@ type Summary struct {
 const (
 	networkStateFile    = "network.state"
 	managementStateFile = "management.state"
-	// probeBytes is how much of a file is decoded to find its first time.
-	probeBytes = 1 << 20
 )
 
 // Run scans paths.
@@ -93,7 +90,7 @@ func Run(paths []string, opts Options) (Result, error) {
 	if progress == nil {
 		progress = func(string) {}
 	}
-	inputs, skipped, err := discover(paths)
+	inputs, skipped, err := discover(paths, opts.Flow)
 	if err != nil {
 		return Result{}, err
 	}
@@ -135,7 +132,7 @@ func Run(paths []string, opts Options) (Result, error) {
 			sum.FlowFiles++
 			flowStreams = append(flowStreams, &stream[flow.Record]{
 				name:  in.path,
-				first: probeFlowTime(in.path, opts.Flow),
+				first: in.first,
 				run: func(emit func(*flow.Record)) error {
 					s, err := flowfile.ReadFile(in.path, opts.Flow, flow.Handler(emit))
 					mu.Lock()
@@ -149,7 +146,7 @@ func Run(paths []string, opts Options) (Result, error) {
 		sum.AuditFiles++
 		auditStreams = append(auditStreams, &stream[audit.Event]{
 			name:  in.path,
-			first: probeAuditTime(in.path),
+			first: in.first,
 			run: func(emit func(*audit.Event)) error {
 				s, err := auditfile.ReadFile(in.path, emit)
 				mu.Lock()
@@ -216,48 +213,6 @@ func Run(paths []string, opts Options) (Result, error) {
 		return out[i].Key() < out[j].Key()
 	})
 	return Result{Alerts: out, Summary: sum}, nil
-}
-
-// probeFlowTime decodes the head of a flow file to find its earliest
-// record time; zero when it finds none (the file then starts first).
-func probeFlowTime(path string, opts flowfile.Options) time.Time {
-	var first time.Time
-	withHead(path, func(r io.Reader) {
-		_, _ = flowfile.Read(r, path, opts, func(rec *flow.Record) {
-			if first.IsZero() || rec.Start.Before(first) {
-				first = rec.Start
-			}
-		})
-	})
-	return first
-}
-
-func probeAuditTime(path string) time.Time {
-	var first time.Time
-	withHead(path, func(r io.Reader) {
-		_, _ = auditfile.Read(r, path, func(ev *audit.Event) {
-			if first.IsZero() || ev.Time.Before(first) {
-				first = ev.Time
-			}
-		})
-	})
-	return first
-}
-
-// withHead calls f with the first probeBytes of the file's decompressed
-// content.
-func withHead(path string, f func(io.Reader)) {
-	fh, err := os.Open(path)
-	if err != nil {
-		return
-	}
-	defer fh.Close()
-	r, err := decompress(fh)
-	if err != nil {
-		return
-	}
-	head, _ := io.ReadAll(io.LimitReader(r, probeBytes))
-	f(bytes.NewReader(head))
 }
 
 func loadState(path string, load func(io.Reader) error) error {

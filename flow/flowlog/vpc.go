@@ -347,6 +347,11 @@ func parseAddr(b []byte) (netip.Addr, bool) {
 func IsVPC(head []byte) bool {
 	line, _, _ := bytes.Cut(head, []byte("\n"))
 	line = bytes.TrimSpace(line)
+	// JSON (audit logs, Azure flow logs) is the common other case: its
+	// first line can be the whole 64 KiB head, not worth splitting.
+	if len(line) == 0 || line[0] == '{' || line[0] == '[' {
+		return false
+	}
 	if f := parseVPCHeader(line); f != nil {
 		var s, d bool
 		for _, k := range f {

@@ -1,0 +1,133 @@
+package scan
+
+import (
+	"io/fs"
+	"math/rand/v2"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/vigil-ids/vigil/config"
+	"github.com/vigil-ids/vigil/flow"
+	"github.com/vigil-ids/vigil/flow/export"
+	"github.com/vigil-ids/vigil/sim/mgmt"
+)
+
+// writeBenchIPFIX writes an uncompressed IPFIX file of n records: a day of
+// traffic of 5,000 resources in 10.0.0.0/16 with internet peers, mixing web
+// sessions, admin SSH and RDP, and scanner probes, in time order as an
+// exporter writes them.
+func writeBenchIPFIX(b *testing.B, n int) string {
+	b.Helper()
+	path := filepath.Join(b.TempDir(), "bench.ipfix")
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := export.NewIPFIXWriter(f, 1, 1)
+	r := rand.New(rand.NewPCG(1, 2))
+	start := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
+	step := 24 * time.Hour / time.Duration(n)
+	var rec flow.Record
+	for i := 0; i < n; i++ {
+		t := start.Add(time.Duration(i) * step)
+		res := netip.AddrFrom4([4]byte{10, 0, byte(r.IntN(20)), byte(r.IntN(250))})
+		peer := netip.AddrFrom4([4]byte{byte(20 + r.IntN(180)), byte(r.IntN(256)), byte(r.IntN(256)), byte(1 + r.IntN(254))})
+		rec = flow.Record{Start: t, End: t.Add(time.Duration(r.IntN(5000)) * time.Millisecond), Proto: flow.ProtoTCP,
+			SamplingRate: 1, Flags: flow.FlagHasTCPFlags}
+		port := uint16(443)
+		switch k := r.IntN(10); {
+		case k < 2:
+			port = 22
+		case k < 3:
+			port = 3389
+		}
+		eph := uint16(32768 + r.IntN(28000))
+		if r.IntN(2) == 0 { // the peer's request
+			rec.SrcAddr, rec.DstAddr, rec.SrcPort, rec.DstPort = peer, res, eph, port
+			rec.TCPFlags = flow.TCPSyn | flow.TCPAck | flow.TCPPsh | flow.TCPFin
+			if port != 443 && r.IntN(2) == 0 {
+				rec.TCPFlags = flow.TCPSyn // a probe that got no answer
+			}
+		} else { // the resource's answer
+			rec.SrcAddr, rec.DstAddr, rec.SrcPort, rec.DstPort = res, peer, port, eph
+			rec.TCPFlags = flow.TCPSyn | flow.TCPAck | flow.TCPPsh | flow.TCPFin
+		}
+		rec.Packets = uint64(1 + r.IntN(20))
+		rec.Bytes = rec.Packets * uint64(60+r.IntN(1400))
+		if err := w.Write(&rec); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		b.Fatal(err)
+	}
+	return path
+}
+
+// BenchmarkScanIPFIX measures `vigil scan` end to end on an IPFIX file:
+// reading, decoding, the time-ordered merge and the network detections.
+// Run it with GOMAXPROCS=1 for the per-core figure.
+func BenchmarkScanIPFIX(b *testing.B) {
+	const n = 2_000_000
+	path := writeBenchIPFIX(b, n)
+	info, _ := os.Stat(path)
+	opts := Options{Detection: config.DefaultDetection(), HomeNets: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/16")}}
+	b.SetBytes(info.Size())
+	b.ResetTimer()
+	var records uint64
+	for range b.N {
+		res, err := Run([]string{path}, opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		records += res.Summary.FlowRecords
+	}
+	if records != uint64(n)*uint64(b.N) {
+		b.Fatalf("read %d records, want %d", records, uint64(n)*uint64(b.N))
+	}
+	b.ReportMetric(float64(records)/b.Elapsed().Seconds(), "records/s")
+}
+
+// BenchmarkScanActivityLog measures Activity Log records parsed and run
+// through the management detections per second, on the simulator's
+// default estate (its storage-account export, at the simulator's mean
+// record size).
+func BenchmarkScanActivityLog(b *testing.B) {
+	dir := b.TempDir()
+	end := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	if _, err := mgmt.Generate(mgmt.DefaultConfig(1, end), dir); err != nil {
+		b.Fatal(err)
+	}
+	logs := filepath.Join(dir, "azure", "activitylog")
+	var size int64
+	_ = filepath.WalkDir(logs, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if info, err := d.Info(); err == nil {
+				size += info.Size()
+			}
+		}
+		return nil
+	})
+	if size == 0 {
+		b.Fatalf("no Activity Log written under %s", logs)
+	}
+	opts := Options{Detection: config.DefaultDetection()}
+	b.SetBytes(size)
+	b.ResetTimer()
+	var records uint64
+	for range b.N {
+		res, err := Run([]string{logs}, opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		records += res.Summary.Audit.AzureActivity
+	}
+	b.ReportMetric(float64(records)/b.Elapsed().Seconds(), "records/s")
+	b.ReportMetric(float64(size)/float64(records/uint64(b.N)), "bytes/record")
+}
