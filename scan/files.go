@@ -209,4 +209,3 @@ func digits(b []byte) bool {
 	}
 	return true
 }
-
