@@ -28,9 +28,9 @@ type sim struct {
 	gcpSAs   []*principal
 	sched    map[int][]event
 	truth    []eval.Incident
-	// lookalikes names the benign look-alikes staged, for tests and
-	// people reading the code.
-	lookalikes []string
+	// lookalikes are the benign look-alikes: the alert type each
+	// resembles, the principal and when.
+	lookalikes []eval.Incident
 }
 
 // Stats describes what a run wrote.
@@ -41,30 +41,51 @@ type Stats struct {
 	Events  int // simulated actions before expansion into records
 }
 
+// Result is what a run produced besides the files.
+type Result struct {
+	// Incidents are the labelled management incidents, sorted by start.
+	Incidents []eval.Incident
+	// LookAlikes are the benign activities staged to resemble an
+	// incident: Type is the alert they must not raise, Key the principal.
+	LookAlikes []eval.Incident
+	Stats      Stats
+}
+
 // Generate simulates cfg and writes the logs under outDir (azure/, aws/,
 // gcp/). It returns the labelled management incidents, sorted by start.
 func Generate(cfg Config, outDir string) ([]eval.Incident, error) {
-	inc, _, err := GenerateStats(cfg, outDir)
-	return inc, err
+	res, err := GenerateResult(cfg, outDir)
+	return res.Incidents, err
 }
 
 // GenerateStats is Generate that also reports the volume written.
 func GenerateStats(cfg Config, outDir string) ([]eval.Incident, Stats, error) {
-	return generate(cfg, outDir, nil)
+	res, err := GenerateResult(cfg, outDir)
+	return res.Incidents, res.Stats, err
+}
+
+// GenerateResult is Generate that also returns the look-alikes and the
+// volume written.
+func GenerateResult(cfg Config, outDir string) (Result, error) {
+	var res Result
+	var err error
+	res.Incidents, res.LookAlikes, res.Stats, err = generate(cfg, outDir, nil)
+	return res, err
 }
 
 // generate runs the simulation; hook, when set, sees every event as it is
 // written (tests feed them to the detector directly).
-func generate(cfg Config, outDir string, hook func(*sim, *event)) ([]eval.Incident, Stats, error) {
+func generate(cfg Config, outDir string, hook func(*sim, *event)) ([]eval.Incident, []eval.Incident, Stats, error) {
 	if err := cfg.normalise(); err != nil {
-		return nil, Stats{}, err
+		return nil, nil, Stats{}, err
 	}
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
-		return nil, Stats{}, fmt.Errorf("mgmt: %w", err)
+		return nil, nil, Stats{}, fmt.Errorf("mgmt: %w", err)
 	}
 	s := newSim(cfg)
 	s.buildPopulation()
 	s.scripts()
+	s.backgroundLookalikes()
 
 	lab := newLabeller(s.w)
 	out := newSinks(outDir, rand.New(rand.NewPCG(uint64(cfg.Seed), 0x73696e6b)))
@@ -101,12 +122,12 @@ func generate(cfg Config, outDir string, hook func(*sim, *event)) ([]eval.Incide
 				err = out.gcp(e, r)
 			}
 			if err != nil {
-				return nil, st, fmt.Errorf("mgmt: write: %w", err)
+				return nil, nil, st, fmt.Errorf("mgmt: write: %w", err)
 			}
 			st.Events++
 		}
 		if err := out.flush(); err != nil {
-			return nil, st, fmt.Errorf("mgmt: write: %w", err)
+			return nil, nil, st, fmt.Errorf("mgmt: write: %w", err)
 		}
 	}
 	st.Records, st.Bytes, st.Files = out.records, out.bytes, out.files
@@ -114,7 +135,10 @@ func generate(cfg Config, outDir string, hook func(*sim, *event)) ([]eval.Incide
 	slices.SortStableFunc(all, func(a, b eval.Incident) int {
 		return cmp.Or(a.Start.Compare(b.Start), cmp.Compare(a.Type, b.Type), cmp.Compare(a.Key, b.Key))
 	})
-	return all, st, nil
+	slices.SortStableFunc(s.lookalikes, func(a, b eval.Incident) int {
+		return cmp.Or(a.Start.Compare(b.Start), cmp.Compare(a.Type, b.Type), cmp.Compare(a.Key, b.Key))
+	})
+	return all, s.lookalikes, st, nil
 }
 
 func newSim(cfg Config) *sim {

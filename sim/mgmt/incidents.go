@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/vigil-ids/vigil/alert"
@@ -120,7 +121,7 @@ func (s *sim) scripts() {
 	mbl := s.scripted(hq)
 	s.add(s.azEvent(s.at(D-24, mbl, 10), mbl.azure, mbl.homeIPs[0], audit.AppIDPortal, sub0, opStorageListKeys, sub0.storage[1]),
 		s.azEvent(s.at(D-24, mbl, 13.5), mbl.azure, mbl.homeIPs[0], audit.AppIDPortal, sub0, opPublishXML, sub0.sites[5]))
-	s.lookalikes = append(s.lookalikes, "microburst: single admin listKeys, then one publishing profile hours later; nightly backup listKeys; CI registry credentials")
+	s.lookalikeDay(alert.MicroBurstToolkit, mbl.azure, D-24, "one storage key in the morning, one publishing profile in the afternoon")
 
 	// ---- azurite-toolkit ----
 	azurite := func(p *person, di int, sub *subscription, apps int, note string) {
@@ -155,7 +156,8 @@ func (s *sim) scripts() {
 	web := s.scripted(hq)
 	s.add(s.azEvent(s.at(D-19, web, 11), web.azure, web.homeIPs[0], audit.AppIDPortal, sub0, opPublishXML, sub0.sites[7]),
 		s.azEvent(s.at(D-19, web, 11.05), web.azure, web.homeIPs[0], audit.AppIDPortal, sub0, opPublishXML, sub0.sites[8]))
-	s.lookalikes = append(s.lookalikes, "azurite: one app's three profiles by a PowerShell regular; two apps from the portal")
+	s.lookalikeDay(alert.AzuriteToolkit, dev.azure, D-17, "one web app's three publishing profiles, by a PowerShell regular")
+	s.lookalikeDay(alert.AzuriteToolkit, web.azure, D-19, "two web apps' publishing profiles from the portal")
 
 	// ---- custom-role-persistence ----
 	sp0 := s.sps[0]
@@ -199,7 +201,6 @@ func (s *sim) scripts() {
 		s.add(upd, a)
 		s.label(alert.CustomRolePersistence, iac, upd.t, a.t, "a maintained custom role, updated in the evening, granted to a managed identity by an automation principal")
 	}
-	s.lookalikes = append(s.lookalikes, "custom-role: weekly role administrators grant built-in roles and update a custom role nobody is granted")
 
 	// ---- inactive-account-session (labelled by the rules) ----
 	ia1 := s.scripted(hq)
@@ -254,7 +255,9 @@ func (s *sim) scripts() {
 		s.azEvent(t.Add(4*time.Minute), il2.azure, il2.homeIPs[0], audit.AppIDPortal, sub0, opVMStart, sub0.vms[1]))
 	il3 := s.scripted(hq)
 	il3.activeUntil = s.day(12)
-	s.lookalikes = append(s.lookalikes, "inactive: return after 25 days; return with ordinary writes; sign-ins only")
+	s.lookalikeDay(alert.InactiveAccountSession, il1.azure, D-5, "back after 25 days with a role assignment")
+	s.lookalikeDay(alert.InactiveAccountSession, il2.azure, D-7, "back after weeks with ordinary writes only")
+	s.lookalike(alert.InactiveAccountSession, il3.azure, il3.activeUntil, s.cfg.End, "dormant account whose mailbox still signs in")
 
 	// ---- powershell-session (labelled by the rules) ----
 	ps1 := s.scripted(hq)
@@ -272,7 +275,8 @@ func (s *sim) scripts() {
 	nu := s.scripted(hq)
 	nu.activeFrom = s.day(D - 3)
 	s.add(s.roleAssignment(s.at(D-1, nu, 15), nu.azure, nu.homeIPs[0], ps, sub0, builtinRoles[0].id, nu.azure.id, "User", r))
-	s.lookalikes = append(s.lookalikes, "powershell: regulars weekly; last used 28 days before; a 3-day-old account")
+	s.lookalikeDay(alert.PowerShellSession, psl.azure, D-8, "persistence with PowerShell last used 28 days before")
+	s.lookalikeDay(alert.PowerShellSession, nu.azure, D-1, "persistence with PowerShell by a 3-day-old account")
 
 	// ---- infrequent-country (labelled by the rules) ----
 	// Each abroad appearance replaces the victim's ordinary day, so that
@@ -313,7 +317,7 @@ func (s *sim) scripts() {
 	}
 	icAWS.scriptedOff[s.day(D-7)] = true
 	s.add(s.awsSession(icAWS.aws, s.day(D-7).Add(13*time.Hour), s.w.RandomIP(r, x4), 3, r, nil)...)
-	s.lookalikes = append(s.lookalikes, "infrequent-country: a second colleague in a country used 10 days before; travel to colleagues' countries")
+	s.lookalikeDay(alert.InfrequentCountry, ic5.azure, 50, "a country a colleague used 10 days before")
 
 	// ---- anonymous-ip (labelled by the rules) ----
 	tor := s.torExitNear(hq)
@@ -329,7 +333,6 @@ func (s *sim) scripts() {
 	an3 := s.scripted(hq)
 	vpnIP := s.vpnServiceNear(hq)
 	abroad(an3, D-6, vpnIP, 18)
-	s.lookalikes = append(s.lookalikes, "anonymous-ip: the corporate egress a commercial feed lists as a VPN, shared by many users")
 
 	// ---- impossible-travel (labelled by the rules) ----
 	// Victims live alone in their country so that their home network is
@@ -369,6 +372,7 @@ func (s *sim) scripts() {
 	hop(it2, D-27, far(it2.country), func(km float64) time.Duration { return time.Duration(km / 1050 * float64(time.Hour)) }, "edge: 1050 km/h")
 	itl := lonely()
 	hop(itl, D-19, far(itl.country), func(km float64) time.Duration { return time.Duration(km / 750 * float64(time.Hour)) }, "look-alike: 750 km/h")
+	s.lookalikeDay(alert.ImpossibleTravel, itl.azure, D-19, "a fast flight: 750 km/h")
 	itAWS := lonely()
 	s.addAWS(itAWS)
 	for d := 1; d < D-6; d += 3 {
@@ -396,12 +400,49 @@ func (s *sim) scripts() {
 				s.azEvent(t.Add(4*time.Minute), bh.azure, bh.homeIPs[0], audit.AppIDPortal, sub0, opVMStart, sub0.vms[7]),
 				s.signIn(t.Add(45*time.Minute), bh.azure, mob, audit.AppIDPortal),
 				s.azEvent(t.Add(50*time.Minute), bh.azure, mob, audit.AppIDPortal, sub0, opVMRestart, sub0.vms[7]))
+			s.lookalikeDay(alert.ImpossibleTravel, bh.azure, D-10, "a hop into a bordering country on a country-level mobile address")
 		}
 	}
 	nt := s.scripted(hq)
 	nt.activeFrom = s.day(D - 4)
 	hop(nt, D-3, far(hq), func(float64) time.Duration { return 90 * time.Minute }, "learning week")
-	s.lookalikes = append(s.lookalikes, "impossible-travel: trips with flight days, corporate VPN hops, 750 km/h edge, bordering-country mobile hop, learning week, cloud automation")
+	s.lookalikeDay(alert.ImpossibleTravel, nt.azure, D-3, "a far hop inside the user's learning week")
+}
+
+func (s *sim) lookalike(typ string, p *principal, start, end time.Time, note string) {
+	s.lookalikes = append(s.lookalikes, eval.Incident{Type: typ, Key: p.id, Start: start, End: end, Note: note})
+}
+
+func (s *sim) lookalikeDay(typ string, p *principal, di int, note string) {
+	s.lookalike(typ, p, s.day(di), s.day(di+1), note)
+}
+
+// backgroundLookalikes lists the look-alikes the ordinary population
+// carries.
+func (s *sim) backgroundLookalikes() {
+	for _, p := range s.people {
+		if p.psRegular {
+			s.lookalike(alert.PowerShellSession, p.azure, p.activeFrom, s.cfg.End, "PowerShell regular: weekly persistence chores with Azure PowerShell")
+		}
+		if p.roleAdmin {
+			s.lookalike(alert.CustomRolePersistence, p.azure, p.activeFrom, s.cfg.End, "weekly role administrator: built-in role assignments, and a custom role updated but never granted")
+		}
+		if p.vpn > 0 {
+			s.lookalike(alert.AnonymousIP, p.azure, p.activeFrom, s.cfg.End, "corporate VPN egress that a commercial feed lists as a VPN service, shared by many users")
+		}
+		for _, tr := range p.trips {
+			s.lookalike(alert.ImpossibleTravel, p.azure, tr.depart, tr.back.Add(24*time.Hour), "trip to "+tr.city.Name+" ("+tr.country+") with flight days")
+		}
+	}
+	for _, sp := range s.sps {
+		switch {
+		case strings.HasPrefix(sp.name, "backup"):
+			s.lookalike(alert.MicroBurstToolkit, sp, s.cfg.Start, s.cfg.End, "managed identity listing one storage key every night")
+		case strings.HasPrefix(sp.name, "ci-deploy"):
+			s.lookalike(alert.MicroBurstToolkit, sp, s.cfg.Start, s.cfg.End, "pipeline fetching registry credentials on every run")
+			s.lookalike(alert.ImpossibleTravel, sp, s.cfg.Start, s.cfg.End, "service principal acting from cloud regions on several continents")
+		}
+	}
 }
 
 // commonCountryWithHosting is commonCountry restricted to countries with

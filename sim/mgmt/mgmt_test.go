@@ -39,6 +39,7 @@ type run struct {
 	recs  []record
 	dir   string
 	truth []eval.Incident
+	looks []eval.Incident
 	stats Stats
 	cfg   Config
 	// alerts are what detect/management raised on the run's events.
@@ -66,7 +67,7 @@ func generated(t *testing.T, name string, seed int64) *run {
 	cfg := testConfig(seed)
 	r := &run{dir: dir, cfg: cfg, alerts: map[string]alert.Alert{}}
 	det := newTestDetector(t, seed, &cfg, r.alerts)
-	truth, st, err := generate(cfg, dir, func(s *sim, e *event) {
+	truth, looks, st, err := generate(cfg, dir, func(s *sim, e *event) {
 		ev := auditEvent(s, e)
 		det.Add(&ev)
 	})
@@ -74,7 +75,7 @@ func generated(t *testing.T, name string, seed int64) *run {
 		t.Fatal(err)
 	}
 	det.Close()
-	r.truth, r.stats = truth, st
+	r.truth, r.looks, r.stats = truth, looks, st
 	runs[name] = r
 	return r
 }
@@ -503,6 +504,20 @@ func TestEveryTypeWithLookAlike(t *testing.T) {
 			t.Errorf("%s: identity incidents only in %v", name, clouds)
 		}
 
+		lookTypes := map[string]int{}
+		for _, la := range r.looks {
+			lookTypes[la.Type]++
+			for _, in := range byType[la.Type] {
+				if in.Key == la.Key && !in.Start.After(la.End) && !in.End.Before(la.Start) {
+					t.Errorf("%s: look-alike %+v overlaps incident %+v", name, la, in)
+				}
+			}
+		}
+		for typ := range want {
+			if lookTypes[typ] == 0 {
+				t.Errorf("%s: no look-alike of %s", name, typ)
+			}
+		}
 		recs := r.records(t)
 		w := world.New(seed)
 		// Look-alike: the mis-tagged corporate egress is used by many users
