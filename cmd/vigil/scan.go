@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/vigil-ids/vigil/alert"
 	"github.com/vigil-ids/vigil/audit/auditfile"
@@ -98,6 +99,7 @@ func (f *scanFlags) options(a *app) (scan.Options, func(), error) {
 
 func newScanCmd(a *app) *cobra.Command {
 	var f scanFlags
+	var printConfig bool
 	cmd := &cobra.Command{
 		Use:   "scan [flags] PATH...",
 		Short: "Scan flow and audit-log files (or folders, recursively) for threats",
@@ -106,8 +108,16 @@ VNet flow logs, AWS VPC Flow Logs) and audit logs (Azure Activity Log, Entra ID
 sign-ins, CloudTrail, GCP audit logs), merges them in time order, runs the network
 and management detections, and writes one alert per line as JSON. A summary goes to
 stderr. The exit status is 0 even when there are alerts.`,
-		Args: cobra.MinimumNArgs(1),
+		Args: func(cmd *cobra.Command, args []string) error {
+			if printConfig {
+				return nil
+			}
+			return cobra.MinimumNArgs(1)(cmd, args)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if printConfig {
+				return writeConfig(cmd.OutOrStdout(), f.config)
+			}
 			opts, closeDeps, err := f.options(a)
 			if err != nil {
 				return err
@@ -152,6 +162,7 @@ stderr. The exit status is 0 even when there are alerts.`,
 	f.register(cmd)
 	cmd.Flags().StringVar(&f.out, "out", "", "write alerts to `FILE` instead of stdout")
 	cmd.Flags().BoolVarP(&f.quiet, "quiet", "q", false, "no progress lines")
+	cmd.Flags().BoolVar(&printConfig, "print-config", false, "print the effective detection configuration (defaults and --config) as YAML and exit")
 	return cmd
 }
 
@@ -245,4 +256,21 @@ func toInt(m map[string]uint64) map[string]int {
 		out[k] = int(v)
 	}
 	return out
+}
+
+// writeConfig prints the detection configuration that a scan would use.
+func writeConfig(w io.Writer, path string) error {
+	cfg := config.DefaultDetection()
+	if path != "" {
+		var err error
+		if cfg, err = config.LoadDetection(path); err != nil {
+			return usageError{err}
+		}
+	}
+	enc := yaml.NewEncoder(w)
+	enc.SetIndent(2)
+	if err := enc.Encode(cfg); err != nil {
+		return fmt.Errorf("print config: %w", err)
+	}
+	return enc.Close()
 }
