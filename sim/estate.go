@@ -230,15 +230,28 @@ func buildEstate(r rng, cfg Config) *estate {
 		}
 	}
 	n := func(k int) int { return k * max(1, cfg.Scale/4+1) }
-	e.scanners = e.internet(r, n(3000))
-	e.admins = e.internet(r, 12)
-	e.ciRunners = e.internet(r, 3)
-	e.users = e.internet(r, n(80))
-	e.c2 = e.internet(r, 24)
+	// The feed's networks come first, so that no host drawn after them
+	// falls inside one by chance.
+	for range 4 {
+		p, _ := e.randomInternet(r).Prefix(24)
+		e.listedNets = append(e.listedNets, p)
+	}
+	hq, _ := e.world.HQ()
+	e.scanners = e.internetOf(r, n(3000), "", world.KindHosting)
+	e.admins = e.internetOf(r, 8, hq, world.KindResidential)
+	for _, a := range e.world.CorporateEgress() {
+		if !e.used[a] {
+			e.used[a] = true
+			e.admins = append(e.admins, a)
+		}
+	}
+	e.ciRunners = e.internetOf(r, 3, "", world.KindCloud)
+	e.users = e.internetOf(r, n(80), hq, world.KindResidential)
+	e.c2 = e.internetOf(r, 24, "", world.KindHosting)
 	for _, a := range e.c2 {
 		e.listed[a] = true
 	}
-	e.updates = e.internet(r, 8)
+	e.updates = e.internetOf(r, 8, "", world.KindHosting)
 	return e
 }
 

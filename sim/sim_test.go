@@ -532,14 +532,27 @@ func checkEstate(t *testing.T, cfg Config) {
 		}
 	})
 
-	t.Run("geoip opens", func(t *testing.T) {
+	t.Run("geoip places the estate and its peers", func(t *testing.T) {
+		var addrs []netip.Addr
+		for _, r := range readSummary(t, dir).Resources {
+			for _, p := range r.Public {
+				addrs = append(addrs, netip.MustParseAddr(p))
+			}
+		}
+		c2, _ := os.ReadFile(filepath.Join(dir, "intel", "c2.csv"))
+		for _, line := range strings.Split(string(c2), "\n")[1:25] {
+			ind, _, _ := strings.Cut(line, ",")
+			addrs = append(addrs, netip.MustParseAddr(ind))
+		}
 		for _, name := range []string{"city.mmdb", "asn.mmdb"} {
 			db, err := maxminddb.Open(filepath.Join(dir, "geo", name))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if db.Metadata.NodeCount == 0 {
-				t.Errorf("%s: empty", name)
+			for _, a := range addrs {
+				if !db.Lookup(a).Found() {
+					t.Errorf("%s: %s not found", name, a)
+				}
 			}
 			db.Close()
 		}
