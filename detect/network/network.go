@@ -428,7 +428,7 @@ func (d *Detector) state(k stateKey) *hourState {
 		st = d.free[n-1]
 		d.free = d.free[:n-1]
 	} else {
-		st = &hourState{remotes: map[netip.Addr]remoteStat{}}
+		st = &hourState{remotes: make(map[netip.Addr]remoteStat, 64)}
 	}
 	st.key = k
 	d.open[k] = st
