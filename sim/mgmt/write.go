@@ -248,7 +248,7 @@ type azIdentity struct {
 }
 
 type azProperties struct {
-	StatusCode       string `json:"statusCode"`
+	StatusCode       string `json:"statusCode,omitempty"`
 	ServiceRequestID any    `json:"serviceRequestId"`
 	EventCategory    string `json:"eventCategory"`
 	Entity           string `json:"entity"`
