@@ -239,7 +239,12 @@ func readIPFIX(t *testing.T, r io.Reader, tr netflow.Transport, h func(*flow.Rec
 	if err != nil {
 		t.Fatal(err)
 	}
-	dec := netflow.NewDecoder(netflow.DefaultConfig())
+	// Like a capture reader, the decoder's clock is the message's time,
+	// so UDP templates expire if the writer failed to refresh them.
+	var clock time.Time
+	cfg := netflow.DefaultConfig()
+	cfg.Now = func() time.Time { return clock }
+	dec := netflow.NewDecoder(cfg)
 	exporter := netip.MustParseAddrPort("192.0.2.1:4739")
 	fn := func(rec *flow.Record) {
 		if rec.SamplingRate == 0 {
@@ -256,6 +261,7 @@ func readIPFIX(t *testing.T, r io.Reader, tr netflow.Transport, h func(*flow.Rec
 		if l < 16 || l > len(b) {
 			t.Fatalf("message %d: length %d", messages, l)
 		}
+		clock = time.Unix(int64(binary.BigEndian.Uint32(b[4:])), 0)
 		if err := dec.Decode(exporter, tr, b[:l], fn); err != nil {
 			t.Fatalf("message %d: %v", messages, err)
 		}
@@ -263,6 +269,13 @@ func readIPFIX(t *testing.T, r io.Reader, tr netflow.Transport, h func(*flow.Rec
 		b = b[l:]
 	}
 	dec.Flush(fn)
+	for _, e := range dec.Stats().Exporters {
+		for _, d := range e.Domains {
+			if len(d.Errors) > 0 || d.UndecodableSets > 0 {
+				t.Fatalf("decoder: %v, %d undecodable sets", d.Errors, d.UndecodableSets)
+			}
+		}
+	}
 	return records, messages
 }
 

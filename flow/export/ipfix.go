@@ -131,8 +131,9 @@ type IPFIXWriter struct {
 	maxEnd       int64 // largest flow end (ms) in the current message
 	lastExport   uint32
 	msgsSinceTpl int
-	tplExport    uint32
+	tplExport    uint32 // export time of the last message with templates
 	tplSent      bool
+	msgTpl       bool // the current message carries the templates
 
 	records  uint64
 	messages uint64
@@ -204,6 +205,19 @@ func (iw *IPFIXWriter) Write(r *flow.Record) error {
 		tid, n = TemplateIPv6, recLenV6
 	}
 	endMs := r.End.UnixMilli()
+	if len(iw.buf) > 0 && !iw.msgTpl {
+		// A long flow moves the export time forward. Should that take the
+		// message past the refresh interval, the record starts a message
+		// of its own, with the templates, so that a collector expiring
+		// templates by export or capture time never meets data older
+		// than its templates' refresh.
+		exp := max(exportSeconds(max(iw.maxEnd, endMs)), iw.lastExport)
+		if time.Duration(int64(exp)-int64(iw.tplExport))*time.Second >= iw.opts.RefreshInterval {
+			if err := iw.Flush(); err != nil {
+				return err
+			}
+		}
+	}
 	if len(iw.buf) > 0 {
 		need := n
 		if iw.setOff < 0 || iw.setID != tid {
@@ -262,10 +276,12 @@ func (iw *IPFIXWriter) begin(endMs int64) {
 	if est < iw.lastExport {
 		est = iw.lastExport
 	}
+	iw.msgTpl = false
 	if !iw.tplSent || iw.msgsSinceTpl >= iw.opts.RefreshMessages ||
 		time.Duration(int64(est)-int64(iw.tplExport))*time.Second >= iw.opts.RefreshInterval {
 		iw.appendTemplates()
 		iw.tplSent = true
+		iw.msgTpl = true
 		iw.msgsSinceTpl = 0
 		iw.tplExport = est
 	}
@@ -366,6 +382,9 @@ func (iw *IPFIXWriter) Flush() error {
 		exp = iw.lastExport
 	}
 	iw.lastExport = exp
+	if iw.msgTpl {
+		iw.tplExport = exp
+	}
 	binary.BigEndian.PutUint16(b[0:], version)
 	binary.BigEndian.PutUint16(b[2:], uint16(len(b)))
 	binary.BigEndian.PutUint32(b[4:], exp)

@@ -2,6 +2,7 @@ package export
 
 import (
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -77,5 +78,58 @@ func TestRoundTrip(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestTemplatesFreshWithLongFlows feeds flows in start order, some lasting
+// 90 minutes, as a simulator or a replay does: no message may be exported
+// ten minutes or more after the last templates, and a decoder that
+// expires UDP templates by the messages' own export time loses nothing.
+func TestTemplatesFreshWithLongFlows(t *testing.T) {
+	var recs []flow.Record
+	for i := range 2000 {
+		r := testRecords(1)[0]
+		r.SrcPort = uint16(i)
+		r.Start = t0.Add(time.Duration(i) * 10 * time.Second)
+		r.End = r.Start.Add(time.Second)
+		if i%50 == 7 {
+			r.End = r.Start.Add(90 * time.Minute)
+		}
+		recs = append(recs, r)
+	}
+	var msgs [][]byte
+	w := NewIPFIXWriterOptions(writerFunc(func(p []byte) (int, error) {
+		msgs = append(msgs, append([]byte(nil), p...))
+		return len(p), nil
+	}), 5, 10, DatagramOptions())
+	for i := range recs {
+		if err := w.Write(&recs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	var lastTpl uint32
+	var clock time.Time
+	cfg := netflow.DefaultConfig()
+	cfg.Now = func() time.Time { return clock }
+	dec := netflow.NewDecoder(cfg)
+	n := 0
+	for i, m := range msgs {
+		ms := walk(t, m)[0]
+		if slices.Contains(ms.sets, setTemplate) {
+			lastTpl = ms.exportTime
+		}
+		if ms.exportTime-lastTpl >= 600 {
+			t.Fatalf("message %d exported %d s after the last templates", i, ms.exportTime-lastTpl)
+		}
+		clock = time.Unix(int64(ms.exportTime), 0)
+		if err := dec.Decode(netip.MustParseAddrPort("192.0.2.1:4739"), netflow.TransportUDP, m, func(*flow.Record) { n++ }); err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+	}
+	if n != len(recs) {
+		t.Errorf("decoded %d of %d records", n, len(recs))
 	}
 }
