@@ -421,3 +421,7 @@ func gathered(t *testing.T, reg *prometheus.Registry, name string) map[string]fl
 	}
 	return out
 }
+
+func dialUDP(to netip.AddrPort) (*net.UDPConn, error) {
+	return net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(to))
+}
