@@ -14,22 +14,23 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/vigil-ids/vigil/alert"
+	"github.com/vigil-ids/vigil/store"
 )
 
-// Errors a Backend returns; the API maps them to status codes.
+// Errors a Backend returns; the API maps them to status codes. They are
+// the store's, so that a Backend over the store returns them unchanged.
 var (
-	ErrNotFound     = errors.New("not found")
+	ErrNotFound     = store.ErrNotFound
 	ErrUnauthorized = errors.New("unauthorized")
-	ErrInvalid      = errors.New("invalid")
+	ErrInvalid      = store.ErrInvalid
 )
 
-// Roles of a token.
+// Roles of a token, as the store defines them.
 const (
-	RoleAdmin   = "admin"
-	RoleAnalyst = "analyst"
-	RoleReader  = "reader"
-	RoleIngest  = "ingest"
+	RoleAdmin   = store.RoleAdmin
+	RoleAnalyst = store.RoleAnalyst
+	RoleReader  = store.RoleReader
+	RoleIngest  = store.RoleIngest
 )
 
 // Caller is the authenticated holder of a token.
@@ -60,68 +61,26 @@ func (c Caller) Sees(sub string) bool {
 	return false
 }
 
-// AlertQuery filters a list of alerts. Subscriptions limits the result to
-// those subscriptions; nil means no limit.
-type AlertQuery struct {
-	Types         []string
-	Layer         string
-	Severity      string
-	Status        string
-	Resource      string
-	Principal     string
-	Subscription  string
-	Subscriptions []string
-	From, To      time.Time
-	Cursor        string
-	Limit         int
-}
-
-// StatusChange is one entry of an alert's audit trail.
-type StatusChange struct {
-	Time    time.Time `json:"time"`
-	Actor   string    `json:"actor"`
-	Status  string    `json:"status"`
-	Comment string    `json:"comment,omitempty"`
-}
-
-// AlertRecord is an alert as stored, with its triage status.
-type AlertRecord struct {
-	alert.Alert
-	Status        string         `json:"status"`
-	StatusComment string         `json:"status_comment,omitempty"`
-	Updated       time.Time      `json:"updated"`
-	History       []StatusChange `json:"history,omitempty"`
-}
-
-// AlertPage is one page of alerts.
-type AlertPage struct {
-	Alerts     []AlertRecord `json:"alerts"`
-	NextCursor string        `json:"next_cursor,omitempty"`
-}
-
-// Settings are the per-subscription detection settings.
-type Settings struct {
-	Subscription string `json:"subscription"`
-	// Detections maps a detection type to whether it is enabled; a type
-	// that is absent is enabled.
-	Detections map[string]bool `json:"detections"`
-	// IdentityAnalytics enables impossible travel, infrequent country and
-	// anonymous IP for the subscription.
-	IdentityAnalytics bool `json:"identity_analytics"`
-}
-
-// Suppression is a rule that hides matching alerts.
-type Suppression struct {
-	ID           string    `json:"id"`
-	Type         string    `json:"type,omitempty"`
-	Subscription string    `json:"subscription,omitempty"`
-	Resource     string    `json:"resource,omitempty"`
-	Principal    string    `json:"principal,omitempty"`
-	RemoteCIDR   string    `json:"remote_cidr,omitempty"`
-	Comment      string    `json:"comment,omitempty"`
-	Created      time.Time `json:"created"`
-	CreatedBy    string    `json:"created_by,omitempty"`
-}
+// The API speaks the store's types: the JSON contract of an alert, its
+// status history, settings and suppression rules is defined once, there.
+type (
+	// AlertQuery filters a list of alerts; Subscriptions limits the
+	// result to those subscriptions (nil means no limit).
+	AlertQuery = store.AlertQuery
+	// StatusChange is one entry of an alert's audit trail.
+	StatusChange = store.StatusChange
+	// AlertRecord is an alert as stored, with its triage status.
+	AlertRecord = store.AlertRecord
+	// AlertPage is one page of alerts.
+	AlertPage = store.AlertPage
+	// Settings are the per-subscription detection settings.
+	Settings = store.Settings
+	// Suppression is a rule that hides matching alerts.
+	Suppression = store.Suppression
+	// IngestGap records data known to be lost, such as UDP flows received
+	// between the last checkpoint and a crash.
+	IngestGap = store.Gap
+)
 
 // IngestSource is the health of one input.
 type IngestSource struct {
@@ -131,15 +90,6 @@ type IngestSource struct {
 	Errors   uint64    `json:"errors"`
 	LastSeen time.Time `json:"last_seen,omitzero"`
 	Silent   bool      `json:"silent"`
-}
-
-// IngestGap records data known to be lost, such as UDP flows received
-// between the last checkpoint and a crash.
-type IngestGap struct {
-	Source string    `json:"source"`
-	From   time.Time `json:"from"`
-	To     time.Time `json:"to"`
-	Reason string    `json:"reason"`
 }
 
 // IngestHealth is what /api/v1/ingest reports.

@@ -1,0 +1,74 @@
+package service
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+type metrics struct {
+	alerts            *prometheus.CounterVec
+	dropped           *prometheus.CounterVec
+	alertErrors       prometheus.Counter
+	idleFlushes       *prometheus.CounterVec
+	checkpoints       prometheus.Counter
+	checkpointSeconds prometheus.Histogram
+	reloads           prometheus.Counter
+	deliveries        *prometheus.CounterVec
+	deliveryFailures  *prometheus.CounterVec
+	deadLetters       *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		alerts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vigil_alerts_stored_total", Help: "New alerts stored, by type.",
+		}, []string{"type"}),
+		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vigil_alerts_dropped_total", Help: "Alerts not stored, by type and reason (disabled, suppressed).",
+		}, []string{"type", "reason"}),
+		alertErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "vigil_alert_store_errors_total", Help: "Alerts that could not be stored.",
+		}),
+		idleFlushes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vigil_idle_flushes_total", Help: "Times a detector closed its open windows because input went idle.",
+		}, []string{"detector"}),
+		checkpoints: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "vigil_checkpoints_total", Help: "Checkpoints written.",
+		}),
+		checkpointSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "vigil_checkpoint_duration_seconds", Help: "Time to write a checkpoint.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 4, 8),
+		}),
+		reloads: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "vigil_reloads_total", Help: "Successful reloads of inventory, intel and GeoIP.",
+		}),
+		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vigil_output_deliveries_total", Help: "Alerts delivered, by output.",
+		}, []string{"output"}),
+		deliveryFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vigil_output_failures_total", Help: "Failed delivery attempts, by output.",
+		}, []string{"output"}),
+		deadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vigil_output_dead_letters_total", Help: "Alerts written to the dead-letter file after the last try or a full queue, by output.",
+		}, []string{"output"}),
+	}
+	for _, c := range []prometheus.Collector{m.alerts, m.dropped, m.alertErrors, m.idleFlushes, m.checkpoints,
+		m.checkpointSeconds, m.reloads, m.deliveries, m.deliveryFailures, m.deadLetters} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("service: register metrics: %w", err)
+		}
+	}
+	return m, nil
+}
+
+// relUnder reports whether path lies inside dir.
+func relUnder(dir, path string) (bool, error) {
+	rel, err := filepath.Rel(dir, path)
+	if err != nil {
+		return false, err
+	}
+	return rel != ".." && !strings.HasPrefix(rel, "../"), nil
+}
