@@ -122,6 +122,13 @@ func (s *sim) scripts() {
 	s.add(s.azEvent(s.at(D-24, mbl, 10), mbl.azure, mbl.homeIPs[0], audit.AppIDPortal, sub0, opStorageListKeys, sub0.storage[1]),
 		s.azEvent(s.at(D-24, mbl, 13.5), mbl.azure, mbl.homeIPs[0], audit.AppIDPortal, sub0, opPublishXML, sub0.sites[5]))
 	s.lookalikeDay(alert.MicroBurstToolkit, mbl.azure, D-24, "one storage key in the morning, one publishing profile in the afternoon")
+	// Just below the edge: two kinds of resource within five minutes.
+	mb2k := s.scripted(hq)
+	t = s.at(D-29, mb2k, 15)
+	s.add(s.azEvent(t, mb2k.azure, mb2k.homeIPs[0], audit.AppIDCLI, sub0, opStorageListKeys, sub0.storage[5]),
+		s.azEvent(t.Add(2*time.Minute), mb2k.azure, mb2k.homeIPs[0], audit.AppIDCLI, sub0, opStorageListKeys, sub0.storage[4]),
+		s.azEvent(t.Add(5*time.Minute), mb2k.azure, mb2k.homeIPs[0], audit.AppIDCLI, sub0, opACRListCreds, sub0.acrs[0]))
+	s.lookalikeDay(alert.MicroBurstToolkit, mb2k.azure, D-29, "two kinds of resource (storage keys, registry credentials) within five minutes")
 
 	// ---- azurite-toolkit ----
 	azurite := func(p *person, di int, sub *subscription, apps int, note string) {
@@ -158,6 +165,17 @@ func (s *sim) scripts() {
 		s.azEvent(s.at(D-19, web, 11.05), web.azure, web.homeIPs[0], audit.AppIDPortal, sub0, opPublishXML, sub0.sites[8]))
 	s.lookalikeDay(alert.AzuriteToolkit, dev.azure, D-17, "one web app's three publishing profiles, by a PowerShell regular")
 	s.lookalikeDay(alert.AzuriteToolkit, web.azure, D-19, "two web apps' publishing profiles from the portal")
+	// Just below the edge: all three profiles of two web apps, from
+	// PowerShell, by a regular.
+	dev2 := s.scripted(hq)
+	dev2.psRegular, dev2.tools = true, [3]int{1, 1, 8}
+	t = s.at(D-23, dev2, 16)
+	for i, site := range sub0.sites[9:11] {
+		for j := range 3 {
+			s.add(s.azEvent(t.Add(time.Duration(i*40+j*6)*time.Second), dev2.azure, dev2.homeIPs[0], ps, sub0, opPublishXML, site))
+		}
+	}
+	s.lookalikeDay(alert.AzuriteToolkit, dev2.azure, D-23, "all three publishing profiles of two web apps, by a PowerShell regular")
 
 	// ---- custom-role-persistence ----
 	sp0 := s.sps[0]
