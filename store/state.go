@@ -53,9 +53,10 @@ type StateInfo struct {
 	Checkpoint time.Time
 }
 
-// States lists the stored blobs by name.
+// States lists the stored blobs by name (the run marker of BeginRun
+// excluded).
 func (s *Store) States(ctx context.Context) ([]StateInfo, error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT name, length(data), checkpoint_ns FROM state ORDER BY name")
+	rows, err := s.db.QueryContext(ctx, "SELECT name, length(data), checkpoint_ns FROM state WHERE name != ? ORDER BY name", runState)
 	if err != nil {
 		return nil, fmt.Errorf("store: states: %w", err)
 	}
@@ -71,4 +72,61 @@ func (s *Store) States(ctx context.Context) ([]StateInfo, error) {
 		out = append(out, i)
 	}
 	return out, rows.Err()
+}
+
+// runState is the state entry that tells whether the last run of the
+// service ended cleanly.
+const runState = "vigil.run"
+
+// RunInfo describes the run before the current one.
+type RunInfo struct {
+	// Unclean is set when the previous run never called EndRun: it was
+	// killed or crashed, and what it received after LastCheckpoint (UDP
+	// flows, which cannot be replayed) is lost.
+	Unclean bool
+	// PreviousStart is when the previous run began (zero on first start).
+	PreviousStart time.Time
+	// LastCheckpoint is the newest checkpoint time of any learned state
+	// (zero when none was written).
+	LastCheckpoint time.Time
+}
+
+// BeginRun marks the start of a run of the service at now and reports how
+// the previous run ended. The service records a Gap from LastCheckpoint to
+// now when Unclean is set.
+func (s *Store) BeginRun(ctx context.Context, now time.Time) (RunInfo, error) {
+	var info RunInfo
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var data []byte
+		var at int64
+		err := tx.QueryRowContext(ctx, "SELECT data, checkpoint_ns FROM state WHERE name = ?", runState).Scan(&data, &at)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return err
+		default:
+			info.Unclean = string(data) == "running"
+			info.PreviousStart = fromNS(at)
+		}
+		var last sql.NullInt64
+		if err := tx.QueryRowContext(ctx, "SELECT max(checkpoint_ns) FROM state WHERE name != ?", runState).Scan(&last); err != nil {
+			return err
+		}
+		info.LastCheckpoint = fromNS(last.Int64)
+		_, err = tx.ExecContext(ctx, `INSERT INTO state (name, data, checkpoint_ns) VALUES (?, CAST('running' AS BLOB), ?)
+			ON CONFLICT (name) DO UPDATE SET data = excluded.data, checkpoint_ns = excluded.checkpoint_ns`, runState, now.UnixNano())
+		return err
+	})
+	if err != nil {
+		return RunInfo{}, fmt.Errorf("store: begin run: %w", err)
+	}
+	return info, nil
+}
+
+// EndRun marks a clean end of the run, after the final checkpoint.
+func (s *Store) EndRun(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, "UPDATE state SET data = CAST('stopped' AS BLOB) WHERE name = ?", runState); err != nil {
+		return fmt.Errorf("store: end run: %w", err)
+	}
+	return nil
 }

@@ -497,3 +497,37 @@ func TestStateSettingsSuppressionsIngest(t *testing.T) {
 		t.Errorf("bad gap: %v", err)
 	}
 }
+
+func TestRunMarkers(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "r.db")
+	s, err := store.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.BeginRun(ctx, t0)
+	if err != nil || info != (store.RunInfo{}) {
+		t.Fatalf("first run: %+v %v", info, err)
+	}
+	s.Checkpoint(ctx, t0.Add(time.Minute), map[string][]byte{"b": {1}})
+	s.EndRun(ctx)
+	s.Close()
+
+	s, _ = store.Open(path)
+	info, _ = s.BeginRun(ctx, t0.Add(time.Hour))
+	if d := cmp.Diff(store.RunInfo{PreviousStart: t0, LastCheckpoint: t0.Add(time.Minute)}, info); d != "" {
+		t.Errorf("after a clean stop (-want +got):\n%s", d)
+	}
+	s.Checkpoint(ctx, t0.Add(61*time.Minute), map[string][]byte{"b": {2}})
+	s.Close() // no EndRun: as after kill -9
+
+	s, _ = store.Open(path)
+	defer s.Close()
+	info, _ = s.BeginRun(ctx, t0.Add(2*time.Hour))
+	if d := cmp.Diff(store.RunInfo{Unclean: true, PreviousStart: t0.Add(time.Hour), LastCheckpoint: t0.Add(61 * time.Minute)}, info); d != "" {
+		t.Errorf("after a crash (-want +got):\n%s", d)
+	}
+	if infos, _ := s.States(ctx); len(infos) != 1 {
+		t.Errorf("states %+v", infos)
+	}
+}
