@@ -31,6 +31,10 @@ type scanState struct {
 	depth    int
 	inString bool
 	escape   bool
+	// lineMode ends a value cut short at the end of its line: set for
+	// JSON lines input, where no value spans lines, so that one broken
+	// line does not swallow the lines after it.
+	lineMode bool
 }
 
 // scan consumes b and returns how many bytes belong to the value, and
@@ -88,6 +92,10 @@ func (s *scanState) scan(b []byte) (n int, done, broken bool) {
 			continue
 		}
 		switch c {
+		case '\n':
+			if s.lineMode {
+				return i + 1, false, true
+			}
 		case '"':
 			s.inString = true
 		case '{', '[':
@@ -119,6 +127,10 @@ func shortRun(b []byte, i int) (int, byte) {
 type framer struct {
 	br  *bufio.Reader
 	buf []byte
+	// values counts the values returned; lines is set when the first one
+	// sat on one line, which makes the input JSON lines.
+	values int
+	lines  bool
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\n' || c == '\r' || c == '\t' }
@@ -158,7 +170,7 @@ func (f *framer) next() ([]byte, error) {
 		break
 	}
 	f.buf = f.buf[:0]
-	var st scanState
+	st := scanState{lineMode: f.lines}
 	for {
 		if f.br.Buffered() == 0 {
 			if _, err := f.br.Peek(1); err != nil {
@@ -179,6 +191,10 @@ func (f *framer) next() ([]byte, error) {
 			return nil, errTruncated
 		}
 		if done {
+			if f.values == 0 {
+				f.lines = bytes.IndexByte(f.buf, '\n') < 0
+			}
+			f.values++
 			return f.buf, nil
 		}
 	}
@@ -228,10 +244,13 @@ func valueEnd(v []byte, i int) (int, error) {
 		}
 		return 0, errTruncated
 	}
-	// A scalar runs to the next delimiter.
+	// A scalar runs to the next delimiter; a value cannot start with one.
 	j := i
 	for j < len(v) && v[j] != ',' && v[j] != ']' && v[j] != '}' && !isSpace(v[j]) {
 		j++
+	}
+	if j == i {
+		return 0, errTruncated
 	}
 	return j, nil
 }
