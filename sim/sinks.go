@@ -113,16 +113,26 @@ func (s *ipfixSink) sample(rec *flow.Record, firstFlags uint8) bool {
 	return true
 }
 
+// endHour writes the records that ended before end, in order of their
+// end: an exporter exports a flow when it ends, so a long session comes
+// out after shorter flows that started later, and the export time (and a
+// pcap's frame time) never jumps ahead. Flow starts are then out of order
+// by up to the longest session, about 90 minutes.
 func (s *ipfixSink) endHour(end time.Time) error {
-	// The records come in connection order, where only a reply can
-	// precede a later request by a millisecond: an insertion pass sorts
-	// them, stably, in linear time.
-	for i := 1; i < len(s.buf); i++ {
-		for j := i; j > 0 && s.buf[j].Start.Before(s.buf[j-1].Start); j-- {
-			s.buf[j], s.buf[j-1] = s.buf[j-1], s.buf[j]
-		}
+	slices.SortStableFunc(s.buf, func(a, b flow.Record) int { return a.End.Compare(b.End) })
+	cut := 0
+	for cut < len(s.buf) && s.buf[cut].End.Before(end) {
+		cut++
 	}
-	day := end.Add(-time.Hour).Format("20060102")
+	if err := s.writeDay(end.Add(-time.Hour), s.buf[:cut]); err != nil {
+		return err
+	}
+	s.buf = append(s.buf[:0], s.buf[cut:]...)
+	return nil
+}
+
+func (s *ipfixSink) writeDay(hour time.Time, recs []flow.Record) error {
+	day := hour.Format("20060102")
 	if day != s.day {
 		if err := s.closeFile(); err != nil {
 			return err
@@ -131,13 +141,12 @@ func (s *ipfixSink) endHour(end time.Time) error {
 			return err
 		}
 	}
-	for i := range s.buf {
-		if err := s.w.Write(&s.buf[i]); err != nil {
+	for i := range recs {
+		if err := s.w.Write(&recs[i]); err != nil {
 			return err
 		}
 	}
-	s.n += uint64(len(s.buf))
-	s.buf = s.buf[:0]
+	s.n += uint64(len(recs))
 	return nil
 }
 
@@ -187,7 +196,19 @@ func (s *ipfixSink) closeFile() error {
 	return nil
 }
 
-func (s *ipfixSink) close() error { return s.closeFile() }
+// close writes the flows still open at the end of the span, then closes
+// the file.
+func (s *ipfixSink) close() error {
+	if len(s.buf) > 0 && s.f != nil {
+		slices.SortStableFunc(s.buf, func(a, b flow.Record) int { return a.End.Compare(b.End) })
+		day, _ := time.Parse("20060102", s.day)
+		if err := s.writeDay(day, s.buf); err != nil {
+			return err
+		}
+		s.buf = s.buf[:0]
+	}
+	return s.closeFile()
+}
 
 // tupleEntry is one Azure flow tuple or AWS line, waiting for its hour.
 type tupleEntry struct {
