@@ -108,7 +108,8 @@ func (d *Detector) evaluate(st *hourState) hourResult {
 	res := hourResult{st: st, name: d.inv.Name(st.key.ref)}
 	hour := hourTime(st.key.hour)
 	if st.key.group == groupMal {
-		for ip, v := range st.remotes {
+		for _, e := range st.rems {
+			ip, v := e.addr, e.remoteStat
 			if v.flags&remResourceInit != 0 || v.flags&(remResourceData|remRemoteData) == remResourceData|remRemoteData {
 				m, _ := d.intel.Malicious(ip)
 				res.listed = append(res.listed, listed{ip: ip, match: m, v: v})
@@ -138,8 +139,8 @@ func (d *Detector) evaluate(st *hourState) hourResult {
 	// The sum of the few largest counts does not depend on which remote
 	// holds which, so ties need no order.
 	var few [baseline.FewRemotes]uint64
-	for _, v := range st.remotes {
-		t := uint64(v.att[best])
+	for i := range st.rems {
+		t := uint64(st.rems[i].att[best])
 		if t <= few[len(few)-1] {
 			continue
 		}
@@ -155,7 +156,7 @@ func (d *Detector) evaluate(st *hourState) hourResult {
 	}
 	res.exact = st.sketch == nil
 	if res.exact {
-		res.distinct = float64(len(st.remotes))
+		res.distinct = float64(len(st.rems))
 	} else {
 		res.distinct = float64(st.sketch.Estimate())
 	}
@@ -305,7 +306,8 @@ func (inc *incident) add(d *Detector, res *hourResult, h int64) {
 		inc.peak = res.main
 	}
 	inc.dm, inc.da = res.dm, res.da
-	for ip, v := range st.remotes {
+	for _, e := range st.rems {
+		ip, v := e.addr, e.remoteStat
 		if a := uint64(v.att[res.si]); a > 0 {
 			inc.remotes[ip] += a
 		} else if _, ok := inc.remotes[ip]; !ok && v.records > 0 {

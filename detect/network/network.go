@@ -103,6 +103,11 @@ const (
 	remDenied
 )
 
+type remoteEntry struct {
+	addr netip.Addr
+	remoteStat
+}
+
 type remoteStat struct {
 	att      [maxSlots]uint32
 	bytesOut uint64 // resource to remote
@@ -126,11 +131,14 @@ type hourState struct {
 	account   string
 	slots     [maxSlots]slot
 	nslots    int
-	remotes   map[netip.Addr]remoteStat
-	sketch    *hyperloglog.Sketch
-	tuples    map[uint64]struct{}
-	denied    uint64
-	samples   []flow.Record
+	// remIdx indexes rems, the per-remote tallies: a found remote is
+	// updated in place with one map lookup, and closing iterates a slice.
+	remIdx  map[netip.Addr]int32
+	rems    []remoteEntry
+	sketch  *hyperloglog.Sketch
+	tuples  map[uint64]struct{}
+	denied  uint64
+	samples []flow.Record
 	// sketchSpare keeps a released sketch for reuse.
 	sketchSpare *hyperloglog.Sketch
 }
@@ -428,7 +436,7 @@ func (d *Detector) state(k stateKey) *hourState {
 		st = d.free[n-1]
 		d.free = d.free[:n-1]
 	} else {
-		st = &hourState{remotes: make(map[netip.Addr]remoteStat, 64)}
+		st = &hourState{remIdx: make(map[netip.Addr]int32, 64), rems: make([]remoteEntry, 0, 64)}
 	}
 	st.key = k
 	d.open[k] = st
@@ -576,42 +584,59 @@ func (d *Detector) addService(ref inventory.Ref, ip, remote netip.Addr, g uint8,
 	d.sample(st, r)
 }
 
-func (d *Detector) addRemote(st *hourState, remote netip.Addr, si int, att uint64) {
-	v, ok := st.remotes[remote]
-	if !ok && len(st.remotes) >= d.cfg.DistinctExactCap {
-		// Beyond the exact cap: count distinct remotes with the sketch and
-		// keep per-remote counts for the heaviest (space-saving: the newcomer
-		// takes the place and the count of the lightest).
-		if st.sketch == nil {
-			st.sketch = st.takeSketch()
-			for a := range st.remotes {
-				b := a.As16()
-				st.sketch.Insert(b[:])
-			}
-		}
-		b := remote.As16()
-		st.sketch.Insert(b[:])
-		var minA netip.Addr
-		var minV remoteStat
-		minT := uint64(math.MaxUint64)
-		for a, s := range st.remotes {
-			t := uint64(s.att[si])
-			if t < minT || t == minT && a.Less(minA) {
-				minA, minV, minT = a, s, t
-			}
-		}
-		if att == 0 {
-			return
-		}
-		delete(st.remotes, minA)
-		v = minV
-	} else if st.sketch != nil {
-		b := remote.As16()
-		st.sketch.Insert(b[:])
+func (st *hourState) find(a netip.Addr) (*remoteStat, bool) {
+	if i, ok := st.remIdx[a]; ok {
+		return &st.rems[i].remoteStat, true
 	}
-	v.att[si] = sat32(uint64(v.att[si]) + att)
-	v.records++
-	st.remotes[remote] = v
+	return nil, false
+}
+
+func (st *hourState) insert(a netip.Addr) *remoteStat {
+	st.remIdx[a] = int32(len(st.rems))
+	st.rems = append(st.rems, remoteEntry{addr: a})
+	return &st.rems[len(st.rems)-1].remoteStat
+}
+
+func (d *Detector) addRemote(st *hourState, remote netip.Addr, si int, att uint64) {
+	if p, ok := st.find(remote); ok {
+		p.att[si] = sat32(uint64(p.att[si]) + att)
+		p.records++
+		return
+	}
+	if len(st.rems) < d.cfg.DistinctExactCap {
+		p := st.insert(remote)
+		p.att[si] = sat32(att)
+		p.records++
+		return
+	}
+	// Beyond the exact cap: count distinct remotes with the sketch and keep
+	// per-remote counts for the heaviest (space-saving: the newcomer takes
+	// the place and the count of the lightest).
+	if st.sketch == nil {
+		st.sketch = st.takeSketch()
+		for _, e := range st.rems {
+			b := e.addr.As16()
+			st.sketch.Insert(b[:])
+		}
+	}
+	b := remote.As16()
+	st.sketch.Insert(b[:])
+	if att == 0 {
+		return
+	}
+	mi := 0
+	for i := 1; i < len(st.rems); i++ {
+		t, m := st.rems[i].att[si], st.rems[mi].att[si]
+		if t < m || t == m && st.rems[i].addr.Less(st.rems[mi].addr) {
+			mi = i
+		}
+	}
+	e := &st.rems[mi]
+	delete(st.remIdx, e.addr)
+	e.addr = remote
+	st.remIdx[remote] = int32(mi)
+	e.att[si] = sat32(uint64(e.att[si]) + att)
+	e.records++
 }
 
 func sat32(x uint64) uint32 {
@@ -713,7 +738,10 @@ func anyInitiator(r *flow.Record) (srcInit, ok bool) {
 func (d *Detector) addListed(ref inventory.Ref, ip, remote netip.Addr, r *flow.Record, h int64, ourSends, denied, replay bool, m intel.Match) {
 	st := d.state(stateKey{ref: ref, hour: h, group: groupMal})
 	st.note(ip, r, replay)
-	v := st.remotes[remote]
+	v, ok := st.find(remote)
+	if !ok {
+		v = st.insert(remote)
+	}
 	v.records++
 	if denied {
 		v.flags |= remDenied
@@ -739,7 +767,6 @@ func (d *Detector) addListed(ref inventory.Ref, ip, remote netip.Addr, r *flow.R
 			v.bytesIn += r.Bytes
 		}
 	}
-	st.remotes[remote] = v
 	d.sample(st, r)
 }
 
@@ -782,9 +809,9 @@ func (d *Detector) Watermark() time.Time { return d.watermark }
 func (d *Detector) release(st *hourState) {
 	delete(d.open, st.key)
 	sk := st.sketch
-	clear(st.remotes)
+	clear(st.remIdx)
 	clear(st.tuples)
-	*st = hourState{remotes: st.remotes, tuples: st.tuples, samples: st.samples[:0], sketchSpare: sk}
+	*st = hourState{remIdx: st.remIdx, rems: st.rems[:0], tuples: st.tuples, samples: st.samples[:0], sketchSpare: sk}
 	if sk != nil {
 		sk.Reset()
 	}
