@@ -193,11 +193,12 @@ func writeSummary(w io.Writer, res scan.Result) {
 	if s.AuditFiles > 0 {
 		fmt.Fprintln(w, indent("audit: ", auditSummary(s.Audit)))
 	}
-	if ns := strings.TrimSpace(s.Network.String()); ns != "" {
-		fmt.Fprintln(w, indent("network: ", ns))
+	// The detectors' summaries name their layer themselves.
+	if s.FlowFiles > 0 {
+		fmt.Fprintln(w, strings.TrimSpace(s.Network.String()))
 	}
-	if ms := strings.TrimSpace(s.Management.String()); ms != "" {
-		fmt.Fprintln(w, indent("management: ", ms))
+	if s.AuditFiles > 0 {
+		fmt.Fprintln(w, strings.TrimSpace(s.Management.String()))
 	}
 	for name, e := range s.FileErrors {
 		fmt.Fprintf(w, "error: %s: %s\n", name, e)
