@@ -531,3 +531,41 @@ func TestRunMarkers(t *testing.T) {
 		t.Errorf("states %+v", infos)
 	}
 }
+
+// Concurrent writers of the same and different alerts wait for each other
+// (busy timeout, immediate transactions) instead of failing, and an id is
+// stored once.
+func TestConcurrentWriters(t *testing.T) {
+	ctx := t.Context()
+	s := open(t)
+	errs := make(chan error, 8)
+	for w := range 8 {
+		go func() {
+			var err error
+			for i := range 20 {
+				a := mkAlert(alert.IncomingSSH, fmt.Sprintf("vm%d", i), "s1", t0)
+				a.End = a.End.Add(time.Duration(w) * time.Minute)
+				if _, e := s.PutAlert(ctx, a); e != nil && err == nil {
+					err = e
+				}
+				if _, e := s.SetAlertStatus(ctx, a.ID, alert.StatusResolved, "", fmt.Sprint("w", w)); e != nil && err == nil {
+					err = e
+				}
+			}
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	p, _ := s.ListAlerts(ctx, store.AlertQuery{})
+	if len(p.Alerts) != 20 {
+		t.Errorf("%d alerts, want 20", len(p.Alerts))
+	}
+	r, _ := s.GetAlert(ctx, p.Alerts[0].ID)
+	if len(r.History) != 8 {
+		t.Errorf("%d history entries, want 8", len(r.History))
+	}
+}
