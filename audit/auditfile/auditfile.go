@@ -8,7 +8,14 @@
 // concatenated, pretty-printed or not. A value is a record, an array of
 // records, or a batch object whose "records" (Azure Monitor, CloudTrail's
 // "Records") or "entries" member holds them. Malformed stretches are
-// counted by reason in the Summary and reading goes on.
+// counted by reason in the Summary and reading goes on. In JSON lines
+// input, a broken line ends at its newline, so it costs only itself.
+//
+// Azure Activity Log operations are paired within one file by an
+// azure.Pairer with azure.DefaultPairConfig (15 minutes of event time, at
+// most 65,536 pending events). An operation whose stages fall in two
+// files (an hourly blob boundary) yields a started event from the first
+// file and an outcome event from the second.
 package auditfile
 
 import (
