@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -16,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/vigil-ids/vigil/audit"
+	"github.com/vigil-ids/vigil/audit/azure"
 	"github.com/vigil-ids/vigil/sim/mgmt"
 )
 
@@ -140,11 +142,12 @@ func TestSimulatedEstate(t *testing.T) {
 		t.Fatal(err)
 	}
 	var total Summary
+	var all []audit.Event
 	err = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 		if err != nil || !d.Type().IsRegular() {
 			return err
 		}
-		sum, err := ReadFile(p, func(*audit.Event) {})
+		sum, err := ReadFile(p, func(e *audit.Event) { all = append(all, *e) })
 		if err != nil {
 			t.Errorf("%s: %v", p, err)
 		}
@@ -172,4 +175,17 @@ func TestSimulatedEstate(t *testing.T) {
 		t.Errorf("%d of %d operations unpaired", total.Unfinished, st.Events)
 	}
 	t.Logf("%+v; generated %d records, %d events", total, st.Records, st.Events)
+
+	// Joined again in time order across files, every operation is one
+	// event.
+	sort.SliceStable(all, func(i, j int) bool { return all[i].Time.Before(all[j].Time) })
+	var joined uint64
+	p := azure.NewPairer(azure.DefaultPairConfig(), func(*audit.Event) { joined++ })
+	for i := range all {
+		p.AddEvent(&all[i])
+	}
+	p.Flush()
+	if joined != uint64(st.Events) || p.Stats().Unfinished != 0 {
+		t.Errorf("joined across files: %d events, %+v; generated %d", joined, p.Stats(), st.Events)
+	}
 }

@@ -140,6 +140,30 @@ func (p *Pairer) Add(rec *Record) {
 	p.release()
 }
 
+// AddEvent takes an event a reader already emitted, for joining the
+// stages of operations split across files: readers pair within a file,
+// so an operation whose Start ends one hourly blob and whose Success
+// begins the next comes out as a started event and an outcome event.
+// Feeding the events of several files, merged in time order, through one
+// Pairer with AddEvent joins them again. The stage is taken from the
+// result: started events are open operations, success and failure are
+// outcomes, and anything else (sign-ins, other clouds, events with no
+// stage) passes through in order.
+func (p *Pairer) AddEvent(ev *audit.Event) {
+	rec := Record{Event: *ev}
+	if ev.Cloud == audit.CloudAzure && ev.Kind == audit.KindActivity {
+		switch ev.Result {
+		case audit.ResultStarted:
+			rec.Stage = StageStart
+		case audit.ResultSuccess:
+			rec.Stage = StageSuccess
+		case audit.ResultFailure:
+			rec.Stage = StageFailure
+		}
+	}
+	p.Add(&rec)
+}
+
 // merge folds a later record of the same operation into its slot.
 func merge(s *slot, rec *Record) {
 	ev, in := &s.ev, &rec.Event

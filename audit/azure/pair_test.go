@@ -193,3 +193,27 @@ func TestPairerLong(t *testing.T) {
 		}
 	}
 }
+
+// TestPairerAcrossFiles joins an operation whose stages two files
+// delivered as separate events.
+func TestPairerAcrossFiles(t *testing.T) {
+	const op, res = "Microsoft.Compute/virtualMachines/runCommand/action", "/subscriptions/s/vm"
+	first := rec("c1", op, res, StageStart, 3599)
+	second := rec("c1", op, res, StageSuccess, 3601)
+	other := audit.Event{Time: p0.Add(3600 * time.Second), Cloud: audit.CloudAWS, Kind: audit.KindCloudTrail, Operation: "CreateUser", Result: audit.ResultSuccess}
+	var got []out
+	p := NewPairer(PairConfig{}, func(e *audit.Event) {
+		got = append(got, out{e.Operation, e.Time.Sub(p0).Seconds(), e.Result, e.Status, string(e.RequestBody), string(e.ResponseBody)})
+	})
+	for _, e := range []audit.Event{first.Event, other, second.Event} {
+		p.AddEvent(&e)
+	}
+	p.Flush()
+	want := []out{
+		{op, 3599, audit.ResultSuccess, "success", `{"req":1}`, `{"ok":true}`},
+		{"CreateUser", 3600, audit.ResultSuccess, "", "", ""},
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("(-want +got):\n%s", d)
+	}
+}
