@@ -686,6 +686,11 @@ func checkLabels(t *testing.T, f *features, truth, looks []eval.Incident) {
 	}
 	// No unlabelled hour looks like an incident: background stays under
 	// the commodity level for a single source and for distinct sources.
+	var maxTop float64
+	var maxDistinct int
+	defer func() {
+		t.Logf("background: at most %.0f estimated attempts from one remote and %d distinct remotes in an hour", maxTop, maxDistinct)
+	}()
 	for k, st := range f.stats {
 		if labelled[k] || excused[k.res] {
 			continue
@@ -694,6 +699,7 @@ func checkLabels(t *testing.T, f *features, truth, looks []eval.Incident) {
 		for _, v := range st.perPeer {
 			top = max(top, v)
 		}
+		maxTop, maxDistinct = max(maxTop, top), max(maxDistinct, len(st.perPeer))
 		if top > 300 || len(st.perPeer) > 60 {
 			t.Errorf("unlabelled hour %v %s port %d outgoing %v: top source %.0f attempts, %d distinct", k.hour, k.res, k.port, k.outgoing, top, len(st.perPeer))
 		}
