@@ -110,6 +110,7 @@ func (s *Service) runNetwork(det *network.Detector) {
 			// Idle: close the hour of the newest record as if the
 			// watermark had passed its end plus the allowed lateness.
 			end := newest.Truncate(time.Hour).Add(time.Hour)
+			s.netFlushedAt.Store(s.now().UnixNano())
 			det.Advance(end.Add(s.cfg.Detection.Network.ReorderWindow + time.Nanosecond))
 			flushed = true
 			s.m.idleFlushes.WithLabelValues("network").Inc()
@@ -169,6 +170,7 @@ func (s *Service) runManagement(det *management.Detector) {
 			if flushed || s.cfg.IdleFlush == 0 || s.now().Sub(last) < s.cfg.IdleFlush {
 				continue
 			}
+			s.mgmtFlushedAt.Store(s.now().UnixNano())
 			det.Advance(newest.Add(s.cfg.Detection.Management.ReorderWindow + time.Nanosecond))
 			flushed = true
 			s.m.idleFlushes.WithLabelValues("management").Inc()

@@ -107,6 +107,9 @@ type Service struct {
 	ingestBodies, ingestBytes, ingestErrors atomic.Uint64
 	ingestLast                              atomic.Int64
 	udpRecords                              atomic.Uint64
+	// flushedAt is the wall time (Unix ns) of each detector's last idle
+	// flush, for the time-to-alert measurement.
+	netFlushedAt, mgmtFlushedAt atomic.Int64
 }
 
 type folderHealth struct {
@@ -248,11 +251,15 @@ func (s *Service) Run(ctx context.Context) (err error) {
 	}
 	s.out = out
 
-	var engine sync.WaitGroup
-	engine.Add(3)
+	// engine ends when the alert goroutine has stored the last alert of
+	// the detectors, which end when their channels are closed.
+	var engine, detectors sync.WaitGroup
+	detectors.Add(2)
+	engine.Add(1)
 	go func() { defer engine.Done(); s.runAlerts() }()
-	go func() { defer engine.Done(); s.runNetwork(netDet) }()
-	go func() { defer engine.Done(); s.runManagement(mgmtDet) }()
+	go func() { defer detectors.Done(); s.runNetwork(netDet) }()
+	go func() { defer detectors.Done(); s.runManagement(mgmtDet) }()
+	go func() { detectors.Wait(); close(s.alertCh) }()
 
 	dirs := append([]string{sp.Dir()}, cfg.Watch...)
 	w := watch.New(dirs, progress, cfg.Settle)
