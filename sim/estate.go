@@ -46,10 +46,6 @@ var kindNames = [...]string{"ipfix", "pcap", "azure-nsg", "azure-vnet", "aws-vpc
 
 func (k sourceKind) String() string { return kindNames[k] }
 
-// cloudLog reports whether the source is a cloud flow log, which shows the
-// resource's private address rather than its public one.
-func (k sourceKind) cloudLog() bool { return k >= kindNSG }
-
 // source is one exporter or flow log.
 type source struct {
 	name      string

@@ -3,14 +3,9 @@ package sim
 import (
 	"bufio"
 	"fmt"
-	"net/netip"
 	"os"
 	"path/filepath"
 )
-
-type netipAddr = netip.Addr
-
-func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }
 
 // writeIntel writes the command-and-control feed as CSV with the header
 // indicator,category,source,confidence: the listed addresses the

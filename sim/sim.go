@@ -20,6 +20,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -152,7 +153,7 @@ type simulator struct {
 	acts       []*activity
 	lookalikes []eval.Incident
 	internal   internal
-	dnsServer  netipAddr
+	dnsServer  netip.Addr
 }
 
 // Run writes the estate into outDir (created if needed) and reports
@@ -174,7 +175,8 @@ func Run(ctx context.Context, cfg Config, outDir string, progress func(step stri
 	s.flowStart = cfg.flowStart()
 	progress("estate")
 	s.estate = buildEstate(s.r, cfg)
-	s.dnsServer = mustAddr("168.63.129.16")
+	// Azure's virtual resolver, which every machine asks.
+	s.dnsServer = netip.MustParseAddr("168.63.129.16")
 	for _, res := range s.estate.resources {
 		if res.sources[0] == 0 && len(res.sources) == 1 {
 			switch res.role {

@@ -196,8 +196,7 @@ func (s *simulator) background(g *gen, res *resource, from, to time.Time) {
 	e := s.estate
 	frac := to.Sub(from).Hours()
 	d := diurnal(from)
-	pub, hasPub := res.publicAt(from)
-	_ = pub
+	_, hasPub := res.publicAt(from)
 	target := func(t time.Time) (netip.Addr, bool) { return res.publicAt(t) }
 
 	if hasPub {
@@ -335,15 +334,6 @@ func (s *simulator) background(g *gen, res *resource, from, to time.Time) {
 	for range r.poisson(3 * frac) {
 		g.conn(kDNS, g.at(from, to), res.private, res, s.dnsServer, nil, 53)
 	}
-}
-
-// splitEven spreads n over k parts.
-func splitEven(n, k, i int) int {
-	q := n / k
-	if i < n%k {
-		q++
-	}
-	return q
 }
 
 // roundFrac scales a per-hour figure to a fraction of an hour.
