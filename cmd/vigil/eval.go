@@ -30,8 +30,9 @@ overlap, with --slack on each side (default 1h). Prints a table per type
 (expected, detected, missed, false alarms, precision, recall), the overall
 figures, then each missed incident and false alarm.`,
 		Example: `  vigil sim --seed 1 --out /tmp/estate
-  vigil scan --inventory /tmp/estate/inventory.jsonl /tmp/estate/flows > alerts.jsonl
-  vigil eval --truth /tmp/estate/truth.jsonl alerts.jsonl`,
+  vigil scan --inventory /tmp/estate/inventory.jsonl --intel /tmp/estate/intel/c2.csv \
+    --out alerts.jsonl /tmp/estate
+  vigil eval --truth /tmp/estate/truth.jsonl --lookalikes /tmp/estate/lookalikes.jsonl alerts.jsonl`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if truthFile == "" {
@@ -70,8 +71,8 @@ figures, then each missed incident and false alarm.`,
 			return rep.WriteTable(cmd.OutOrStdout())
 		},
 	}
-	cmd.Flags().StringVar(&truthFile, "truth", "", "labelled incidents, JSON lines (truth.jsonl)")
-	cmd.Flags().StringVar(&lookFile, "lookalikes", "", "benign look-alikes (lookalikes.jsonl) to explain false alarms")
+	cmd.Flags().StringVar(&truthFile, "truth", "", "labelled incidents, JSON lines `FILE` (truth.jsonl)")
+	cmd.Flags().StringVar(&lookFile, "lookalikes", "", "benign look-alikes `FILE` (lookalikes.jsonl) to explain false alarms")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
 	cmd.Flags().DurationVar(&slack, "slack", eval.DefaultSlack, "tolerance on each side of an alert when matching times")
 	_ = a

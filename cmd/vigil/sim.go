@@ -78,13 +78,13 @@ estate for benchmarks. Progress goes to stderr.`,
 		},
 	}
 	f := cmd.Flags()
-	f.Int64Var(&cfg.Seed, "seed", cfg.Seed, "seed: the same seed writes the same bytes")
-	f.IntVar(&cfg.Days, "days", cfg.Days, "days simulated (management history)")
-	f.IntVar(&cfg.FlowDays, "flow-days", cfg.FlowDays, "last days that carry network flows")
-	f.IntVar(&cfg.Scale, "scale", cfg.Scale, "multiply the estate (resources, incidents) for benchmarks")
+	f.Int64Var(&cfg.Seed, "seed", cfg.Seed, "`N`: the same seed writes the same bytes")
+	f.IntVar(&cfg.Days, "days", cfg.Days, "`D` days simulated (management history)")
+	f.IntVar(&cfg.FlowDays, "flow-days", cfg.FlowDays, "last `F` days that carry network flows")
+	f.IntVar(&cfg.Scale, "scale", cfg.Scale, "multiply the estate (resources, incidents) `S` times, for benchmarks")
 	f.BoolVar(&cfg.NetworkOnly, "network-only", false, "write no management logs")
-	f.StringVar(&start, "start", "", "first instant simulated, RFC 3339 (default: derived from the seed)")
-	f.StringVar(&out, "out", "", "output folder (created)")
+	f.StringVar(&start, "start", "", "first instant simulated, RFC 3339 `TIME` (default: derived from the seed)")
+	f.StringVar(&out, "out", "", "output folder `DIR` (created)")
 	_ = a
 	return cmd
 }
