@@ -55,6 +55,8 @@ type Server struct {
 	ln       net.Listener
 
 	requests *prometheus.CounterVec
+	// patterns are the registered routes, for Routes.
+	patterns []string
 }
 
 // Deps are the server's collaborators.
@@ -97,6 +99,11 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	s.routes()
 	return s, nil
 }
+
+// Routes lists the API's routes as "METHOD /path/{param}" (the UI's
+// catch-all is not among them); a test checks them against the OpenAPI
+// document.
+func (s *Server) Routes() []string { return slices.Clone(s.patterns) }
 
 // Handler returns the root handler, for tests and embedding.
 func (s *Server) Handler() http.Handler { return s.mux }
@@ -164,6 +171,7 @@ func callerFrom(ctx context.Context) Caller {
 
 // handle registers an authenticated route. roles lists who may call it.
 func (s *Server) handle(pattern string, h func(http.ResponseWriter, *http.Request) error, roles ...string) {
+	s.patterns = append(s.patterns, pattern)
 	s.mux.Handle(pattern, s.instrument(pattern, func(w http.ResponseWriter, r *http.Request) error {
 		tok, ok := bearer(r)
 		if !ok {
@@ -274,6 +282,7 @@ var (
 )
 
 func (s *Server) routes() {
+	s.patterns = append(s.patterns, "GET /healthz", "GET /api/v1/openapi.yaml")
 	s.mux.Handle("GET /healthz", s.instrument("GET /healthz", func(w http.ResponseWriter, _ *http.Request) error {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 		return nil
