@@ -131,26 +131,34 @@ async function renderAlerts(params) {
 }
 
 // ---- alert detail ----
-function seriesChart(series, expected) {
+// seriesChart draws the alert's hourly series of the feature that alerted
+// (its evidence names it, such as "top-remotes-attempts", and each hour
+// carries it under the same name with underscores) against the expected
+// level.
+function seriesChart(series, expected, feature) {
   const W = 720, H = 220, P = 36;
-  const pts = series.map((s) => ({ t: new Date(s.hour || s.time || s.start).getTime(), v: Number(s.observed ?? s.value ?? s.count ?? 0),
-    e: s.expected !== undefined ? Number(s.expected) : Number(expected || 0), alert: !!(s.alert || s.alerting) }));
+  const key = (feature || "").replaceAll("-", "_");
+  const pts = series.map((s) => ({ t: new Date(s.hour || s.time || s.start).getTime(), v: Number(s[key] ?? s.observed ?? s.attempts ?? 0),
+    e: s.expected !== undefined ? Number(s.expected) : Number(expected || 0), alert: !!(s.alerted || s.alert) }));
   if (!pts.length) return el("p", { class: "muted" }, "No hourly series in the evidence.");
   const maxV = Math.max(1, ...pts.map((p) => Math.max(p.v, p.e)));
-  const t0 = pts[0].t, t1 = pts[pts.length - 1].t || t0 + 1;
-  const x = (t) => P + ((t - t0) / Math.max(1, t1 - t0)) * (W - 2 * P);
+  const t0 = pts[0].t, t1 = pts[pts.length - 1].t;
+  // One hour alone is drawn in the middle rather than against the axis.
+  const x = (t) => (t1 === t0 ? W / 2 : P + ((t - t0) / (t1 - t0)) * (W - 2 * P));
   const y = (v) => H - P - (v / maxV) * (H - 2 * P);
   const g = svg("svg", { class: "chart", id: "series-chart", width: W, height: H, viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": "hourly series against the expected level" });
-  const step = pts.length > 1 ? (W - 2 * P) / (pts.length - 1) : 10;
+  const step = pts.length > 1 ? (W - 2 * P) / (pts.length - 1) : 40;
   for (const p of pts) if (p.alert) g.append(svg("rect", { class: "alerting", x: x(p.t) - step / 2, y: P, width: step, height: H - 2 * P }));
   g.append(svg("line", { class: "axis", x1: P, y1: H - P, x2: W - P, y2: H - P }));
   g.append(svg("line", { class: "axis", x1: P, y1: P, x2: P, y2: H - P }));
   g.append(svg("polyline", { class: "expected", points: pts.map((p) => `${x(p.t)},${y(p.e)}`).join(" ") }));
   g.append(svg("polyline", { class: "observed", points: pts.map((p) => `${x(p.t)},${y(p.v)}`).join(" ") }));
+  // Markers keep a series of one hour visible, where a line has no length.
+  for (const p of pts) g.append(svg("circle", { class: "point", cx: x(p.t), cy: y(p.v), r: 4 }));
   g.append(svg("text", { x: 4, y: P }, String(Math.round(maxV))));
   g.append(svg("text", { x: 4, y: H - P }, "0"));
   g.append(svg("text", { x: P, y: H - 8 }, fmtTime(new Date(t0).toISOString())));
-  g.append(svg("text", { x: W - P - 150, y: H - 8 }, fmtTime(new Date(t1).toISOString())));
+  if (t1 !== t0) g.append(svg("text", { x: W - P - 150, y: H - 8 }, fmtTime(new Date(t1).toISOString())));
   return el("div", {}, g, el("p", { class: "muted" }, "Solid: observed per hour. Dashed: expected level. Shaded: hours that alerted."));
 }
 
@@ -184,7 +192,7 @@ async function renderAlert(id) {
       .filter(([, v]) => v).flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]))));
   parts.push(el("p", {}, a.description));
   if (a.layer === "network") {
-    parts.push(el("h2", {}, "Hourly series"), seriesChart(ev.series || ev.hourly || [], ev.expected));
+    parts.push(el("h2", {}, "Hourly series"), seriesChart(ev.series || [], ev.expected, ev.feature));
     const dec = ["observed", "expected", "score", "floor", "threshold"].filter((k) => ev[k] !== undefined);
     if (dec.length) parts.push(el("dl", { class: "kv card", id: "decision" }, dec.flatMap((k) => [el("dt", {}, k), el("dd", {}, String(ev[k]))])));
   }
