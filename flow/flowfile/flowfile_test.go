@@ -240,3 +240,36 @@ func udpPayloads(t *testing.T, path string) [][]byte {
 	}
 	return out
 }
+
+// TestCorruptCaptureKeepsMeteredFlows appends an Enhanced Packet Block
+// naming an interface the capture never described to a real pcapng
+// capture: the framing error is reported, and the connections metered
+// before it still reach the handler instead of being lost with the meter.
+func TestCorruptCaptureKeepsMeteredFlows(t *testing.T) {
+	raw, err := os.ReadFile(testenv.SharedData(t, "pcap", "ssh-bruteforce", "hydra-1_tasks.pcap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if binary.LittleEndian.Uint32(raw) != 0x0a0d0d0a || binary.LittleEndian.Uint32(raw[8:]) != 0x1a2b3c4d {
+		t.Fatal("the test expects a little-endian pcapng capture")
+	}
+	epb := make([]byte, 32)
+	binary.LittleEndian.PutUint32(epb[0:], 6)   // Enhanced Packet Block
+	binary.LittleEndian.PutUint32(epb[4:], 32)  // total length
+	binary.LittleEndian.PutUint32(epb[8:], 99)  // interface id
+	binary.LittleEndian.PutUint32(epb[28:], 32) // total length again
+	raw = append(raw, epb...)
+	server := netip.MustParseAddr("240.125.0.2")
+	conns := 0
+	_, err = flowfile.Read(bytes.NewReader(raw), "corrupt.pcap", flowfile.Options{}, func(r *flow.Record) {
+		if r.DstAddr == server && r.DstPort == 22 && r.TCPFlags&flow.TCPSyn != 0 && !r.Reverse() {
+			conns++
+		}
+	})
+	if !errors.Is(err, pcap.ErrCorrupt) {
+		t.Errorf("err = %v, want pcap.ErrCorrupt", err)
+	}
+	if conns != 61 {
+		t.Errorf("%d connections before the broken record, want 61", conns)
+	}
+}

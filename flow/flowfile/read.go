@@ -268,6 +268,10 @@ func (rd *Reader) readCapture(r io.Reader, h flow.Handler) error {
 			break
 		}
 		if err != nil {
+			// The flows metered so far are as real as the records
+			// already delivered: hand them on before reporting the
+			// broken framing, rather than losing them with the meter.
+			m.Flush(h)
 			rd.captureStats(in, pr, metered)
 			return err
 		}
@@ -277,7 +281,7 @@ func (rd *Reader) readCapture(r io.Reader, h flow.Handler) error {
 		if p.Proto == flow.ProtoUDP && rd.portOK(p.DstPort) {
 			if v := flowVersion(p.Payload); v != 0 {
 				if p.Truncated {
-					addMap(&in.Skipped, map[string]uint64{SkipTruncatedDatagram: 1})
+					addOne(&in.Skipped, SkipTruncatedDatagram)
 					continue
 				}
 				rd.decode(netip.AddrPortFrom(p.Src.Unmap(), p.SrcPort), netflow.TransportUDP, v, p.Payload, h)
@@ -285,7 +289,7 @@ func (rd *Reader) readCapture(r io.Reader, h flow.Handler) error {
 			}
 		}
 		if rd.opts.DisableMeter {
-			addMap(&in.Skipped, map[string]uint64{SkipNotMetered: 1})
+			addOne(&in.Skipped, SkipNotMetered)
 			continue
 		}
 		metered++
@@ -322,7 +326,7 @@ func (rd *Reader) readIPFIXFile(r io.Reader, h flow.Handler) error {
 				return nil
 			}
 			if errors.Is(err, io.ErrUnexpectedEOF) {
-				addMap(&in.Malformed, map[string]uint64{ReasonTruncatedFile: 1})
+				addOne(&in.Malformed, ReasonTruncatedFile)
 				return nil
 			}
 			return err
@@ -336,7 +340,7 @@ func (rd *Reader) readIPFIXFile(r io.Reader, h flow.Handler) error {
 		}
 		if _, err := io.ReadFull(r, buf[16:l]); err != nil {
 			if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-				addMap(&in.Malformed, map[string]uint64{ReasonTruncatedFile: 1})
+				addOne(&in.Malformed, ReasonTruncatedFile)
 				return nil
 			}
 			return err

@@ -40,6 +40,15 @@ func addMap(dst *map[string]uint64, src map[string]uint64) {
 	}
 }
 
+// addOne counts one k in *dst without building a map per event, which
+// the per-packet paths of a capture would otherwise do.
+func addOne(dst *map[string]uint64, k string) {
+	if *dst == nil {
+		*dst = make(map[string]uint64)
+	}
+	(*dst)[k]++
+}
+
 // Merge adds o's counts to c.
 func (c *Counts) Merge(o *Counts) {
 	c.Messages += o.Messages
