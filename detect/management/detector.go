@@ -3,6 +3,7 @@ package management
 import (
 	"fmt"
 	"log/slog"
+	"math"
 	"sort"
 	"strings"
 	"time"
@@ -117,6 +118,7 @@ func New(cfg Config, deps Deps, sink alert.Sink) (*Detector, error) {
 // Skip reasons counted in the summary.
 const (
 	skipNoTime      = "no-time"
+	skipBadTime     = "time-out-of-range"
 	skipNoPrincipal = "no-principal"
 	skipLearnt      = "already-learnt"
 	skipAfterClose  = "after-close"
@@ -140,6 +142,13 @@ func (d *Detector) Add(ev *audit.Event) {
 		d.stats.skipped[skipNoTime]++
 		return
 	}
+	if ev.Time.Before(minEventTime) || ev.Time.After(maxEventTime) {
+		// The reorder buffer orders by nanoseconds since 1970; a date
+		// they cannot hold would wrap and stall the watermark, keeping
+		// every later event in memory until Close.
+		d.stats.skipped[skipBadTime]++
+		return
+	}
 	if !d.done.IsZero() && ev.Time.Before(d.done) {
 		d.stats.late++
 		e := *ev
@@ -154,6 +163,14 @@ func (d *Detector) Add(ev *audit.Event) {
 	}
 	d.drain(d.maxTime.Add(-d.cfg.ReorderWindow))
 }
+
+// The dates an int64 count of nanoseconds since 1970 can hold; the lower
+// bound keeps a year's margin so that the watermark, the latest time less
+// the reorder window, stays representable too.
+var (
+	minEventTime = time.Unix(0, math.MinInt64).Add(366 * 24 * time.Hour)
+	maxEventTime = time.Unix(0, math.MaxInt64)
+)
 
 // store copies ev into the slab. Request bodies are copied only for the
 // operations that read them.
