@@ -214,7 +214,7 @@ func (s *Service) handleAlert(ctx context.Context, a alert.Alert) error {
 		s.m.dropped.WithLabelValues(a.Type, "disabled").Inc()
 		return nil
 	}
-	if _, hit := s.cfg.Detection.Suppressions.Match(&a); hit {
+	if _, hit := s.suppressions.Load().Match(&a); hit {
 		s.m.dropped.WithLabelValues(a.Type, "suppressed").Inc()
 		return nil
 	}

@@ -110,6 +110,8 @@ type Service struct {
 	// flushedAt is the wall time (Unix ns) of each detector's last idle
 	// flush, for the time-to-alert measurement.
 	netFlushedAt, mgmtFlushedAt atomic.Int64
+	// suppressions are the config file's rules, replaced on reload.
+	suppressions atomic.Pointer[alert.Suppressions]
 }
 
 type folderHealth struct {
@@ -142,6 +144,8 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		return nil, err
 	}
 	s.m = m
+	sup := cfg.Detection.Suppressions
+	s.suppressions.Store(&sup)
 	return s, nil
 }
 
@@ -227,7 +231,7 @@ func (s *Service) Run(ctx context.Context) (err error) {
 	}
 
 	// Detectors, from the last checkpoint.
-	netDet, mgmtDet, err := s.newDetectors(ctx, in, true)
+	netDet, mgmtDet, err := s.newDetectors(ctx, cfg, in, true)
 	if err != nil {
 		return err
 	}
@@ -336,13 +340,13 @@ func (s *Service) abort(engine *sync.WaitGroup, err error) error {
 	return err
 }
 
-func (s *Service) newDetectors(ctx context.Context, in *inputs, load bool) (*network.Detector, *management.Detector, error) {
+func (s *Service) newDetectors(ctx context.Context, cfg Config, in *inputs, load bool) (*network.Detector, *management.Detector, error) {
 	sink := func(a alert.Alert) { s.alertCh <- alertMsg{alert: a} }
-	nd, err := network.New(s.cfg.Detection.Network, network.Deps{Inventory: in.inventory, HomeNets: in.homeNets, Intel: in.intel, Logger: s.deps.Logger}, sink)
+	nd, err := network.New(cfg.Detection.Network, network.Deps{Inventory: in.inventory, HomeNets: in.homeNets, Intel: in.intel, Logger: s.deps.Logger}, sink)
 	if err != nil {
 		return nil, nil, fmt.Errorf("service: network detections: %w", err)
 	}
-	md, err := management.New(s.cfg.Detection.Management, in.mgmtDeps, sink)
+	md, err := management.New(cfg.Detection.Management, in.mgmtDeps, sink)
 	if err != nil {
 		return nil, nil, fmt.Errorf("service: management detections: %w", err)
 	}
@@ -494,6 +498,8 @@ func (s *Service) checkpoint(ctx context.Context, w *watch.Watcher, final bool) 
 // collaborators. The detectors close their open windows, save their state
 // and start again from it with the new inputs.
 func (s *Service) reload(ctx context.Context) {
+	// s.cfg is read by every goroutine and never written after New: the
+	// reloaded parts live in the detectors and s.suppressions.
 	cfg := s.cfg
 	if s.deps.ConfigPath != "" {
 		c, err := LoadConfig(s.deps.ConfigPath)
@@ -502,17 +508,19 @@ func (s *Service) reload(ctx context.Context) {
 			return
 		}
 		// Only the inputs and detection settings take effect at once;
-		// listeners, stores and outputs need a restart.
+		// listeners, stores, outputs and the allowed lateness need a
+		// restart.
 		cfg.Inventory, cfg.Intel, cfg.GeoIP, cfg.ASN, cfg.HomeNets = c.Inventory, c.Intel, c.GeoIP, c.ASN, c.HomeNets
 		cfg.Detection = c.Detection
+		cfg.Detection.Network.ReorderWindow = s.cfg.Detection.Network.ReorderWindow
+		cfg.Detection.Management.ReorderWindow = s.cfg.Detection.Management.ReorderWindow
 	}
 	in, err := loadInputs(cfg, s.logger)
 	if err != nil {
 		s.logger.Error("reload: inputs not loaded; keeping the running ones", "err", err)
 		return
 	}
-	s.cfg = cfg
-	nd, md, err := s.newDetectors(ctx, in, false)
+	nd, md, err := s.newDetectors(ctx, cfg, in, false)
 	if err != nil {
 		in.close()
 		s.logger.Error("reload failed", "err", err)
@@ -531,6 +539,8 @@ func (s *Service) reload(ctx context.Context) {
 	s.inputs = in
 	s.mu.Unlock()
 	old.close()
+	sup := cfg.Detection.Suppressions
+	s.suppressions.Store(&sup)
 	s.m.reloads.Inc()
 	s.logger.Info("reloaded inputs")
 }
