@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"io"
@@ -301,12 +302,19 @@ func TestMalformed(t *testing.T) {
 		{"list bad layer", "GET", "/api/v1/alerts?layer=data", "admin", nil, 400, "layer"},
 		{"ingest empty", "POST", "/api/v1/ingest/audit", "ingest", []byte{}, 400, "empty"},
 		{"ingest not an audit log", "POST", "/api/v1/ingest/audit", "ingest", []byte(`{"hello":"world"}`), 400, "audit-log format"},
+		{"ingest unknown encoding", "POST", "/api/v1/ingest/audit", "ingest", []byte(`{"records":[]}`), 400, "content encoding"},
 		{"ingest too large", "POST", "/api/v1/ingest/audit", "ingest", bigIngest, 413, "exceeds"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tokens := map[string]string{"admin": f.admin, "ingest": f.ingst}
 			path := strings.ReplaceAll(tc.path, "ALERT_A", f.alertA)
-			code, out := f.call(t, tc.method, path, tokens[tc.token], tc.body, false)
+			var code int
+			var out []byte
+			if tc.name == "ingest unknown encoding" {
+				code, out = f.callEncoded(t, path, tokens[tc.token], tc.body, "br")
+			} else {
+				code, out = f.call(t, tc.method, path, tokens[tc.token], tc.body, false)
+			}
 			if code != tc.want {
 				t.Errorf("status %d, want %d: %s", code, tc.want, out)
 			}
@@ -315,6 +323,43 @@ func TestMalformed(t *testing.T) {
 				t.Errorf("error %q does not say %q", out, tc.reason)
 			}
 		})
+	}
+}
+
+// callEncoded posts an ingest body with a Content-Encoding.
+func (f *fixture) callEncoded(t *testing.T, path, token string, body []byte, encoding string) (int, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, f.base+path, bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Encoding", encoding)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, out
+}
+
+// TestIngestGzip posts a gzipped Activity Log export.
+func TestIngestGzip(t *testing.T) {
+	f := newFixture(t)
+	raw, err := os.ReadFile("../service/testdata/activitylog-custom-role.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write(raw)
+	zw.Close()
+	code, out := f.callEncoded(t, "/api/v1/ingest/audit", f.ingst, buf.Bytes(), "gzip")
+	var rec server.IngestReceipt
+	if code != http.StatusAccepted || json.Unmarshal(out, &rec) != nil || rec.Bytes != buf.Len() || rec.ID == "" {
+		t.Errorf("status %d: %s", code, out)
+	}
+	if code, _ := f.callEncoded(t, "/api/v1/ingest/audit", f.ingst, []byte("\x1f\x8bnot gzip"), "gzip"); code != http.StatusBadRequest {
+		t.Errorf("broken gzip: status %d, want 400", code)
 	}
 }
 

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"net/http"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -56,6 +57,7 @@ func TestEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	tok := makeTokens(t, dir)
 	cfg := testConfig(t, dir, hook.srv.URL)
+	cfg.Geographies = map[string]string{subA: "eu"}
 	svc, base := startService(t, cfg)
 
 	records := replay(t, svc.CollectorAddrs()["ipfix"].String(), pcap)
@@ -103,6 +105,26 @@ func TestEndToEnd(t *testing.T) {
 		var one store.AlertRecord
 		if code := apiGet(t, base, tok.analystB, "/api/v1/alerts/"+r.ID, &one); code != http.StatusNotFound {
 			t.Errorf("analyst of another subscription gets alert %s with status %d, want 404", r.ID, code)
+		}
+	}
+
+	// Data residency: the subscription's alerts are in its geography's
+	// store only.
+	eu := svc.Stores().StoreFor(subA)
+	if eu == svc.Stores().Main() || filepath.Base(eu.Path()) != "alerts-eu.db" {
+		t.Fatalf("subscription %s is not routed to the eu store: %s", subA, eu.Path())
+	}
+	for _, r := range recs {
+		inEU, err := eu.HasAlert(t.Context(), r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inMain, err := svc.Stores().Main().HasAlert(t.Context(), r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !inEU || inMain {
+			t.Errorf("alert %s: in the eu store %v, in the main store %v", r.ID, inEU, inMain)
 		}
 	}
 
