@@ -341,3 +341,33 @@ func BenchmarkVPC(b *testing.B) {
 	}
 	b.ReportMetric(float64(recs)/b.Elapsed().Seconds(), "records/s")
 }
+
+// TestVPCAllocationsDoNotGrowWithRecords reads IPv4 and IPv6 logs of two
+// sizes: the allocations (scanner buffer, counters) are the same, so the
+// per-record path makes none.
+func TestVPCAllocationsDoNotGrowWithRecords(t *testing.T) {
+	for _, c := range []struct{ name, src, dst string }{
+		{"ipv4", "10.0.%d.%d", "203.0.113.7"},
+		{"ipv6", "2001:db8:%x::%x", "2001:db8:ffff::7"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			allocs := func(lines int) float64 {
+				var buf bytes.Buffer
+				buf.WriteString("version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n")
+				for i := range lines {
+					fmt.Fprintf(&buf, "2 123456789012 eni-0a1b2c3d4e5f60718 "+c.src+" "+c.dst+" %d 443 6 3 180 1772600000 1772600060 ACCEPT OK\n", i/250, i%250+1, 32768+i)
+				}
+				data := buf.Bytes()
+				return testing.AllocsPerRun(5, func() {
+					st, err := flowlog.ReadVPC(bytes.NewReader(data), func(*flow.Record) {})
+					if err != nil || st.Records != uint64(lines) {
+						t.Fatalf("%v %+v", err, st)
+					}
+				})
+			}
+			if few, many := allocs(100), allocs(5000); many > few {
+				t.Errorf("%v allocations for 5000 records, %v for 100", many, few)
+			}
+		})
+	}
+}

@@ -304,41 +304,137 @@ func parseUint(b []byte, limit uint64) (uint64, bool) {
 	return n, true
 }
 
-// parseAddr parses an IPv4 dotted quad in place, the common case, and
-// leaves IPv6 to netip. Zones are refused: a log names no interface.
+// parseAddr parses an IPv4 or IPv6 address in place. netip.ParseAddr
+// would need a string, and the conversion escapes (a zone is interned), so
+// every IPv6 record of a dual-stack VPC would allocate twice. Zones are
+// refused: a log names no interface. FuzzParseNumbers holds both parsers
+// to netip's answers.
 func parseAddr(b []byte) (netip.Addr, bool) {
 	if bytes.IndexByte(b, ':') >= 0 {
-		addr, err := netip.ParseAddr(string(b))
-		if err != nil || addr.Zone() != "" {
-			return netip.Addr{}, false
-		}
-		return addr, true
+		return parseIPv6(b)
 	}
+	a, ok := parseIPv4(b)
+	if !ok {
+		return netip.Addr{}, false
+	}
+	return netip.AddrFrom4(a), true
+}
+
+// parseIPv4 parses a dotted quad; like netip it refuses leading zeros,
+// which some parsers read as octal.
+func parseIPv4(b []byte) ([4]byte, bool) {
 	var a [4]byte
 	i, part, digits := 0, 0, 0
 	for _, c := range b {
 		switch {
 		case c >= '0' && c <= '9':
 			if digits > 0 && part == 0 {
-				return netip.Addr{}, false // leading zero
+				return a, false // leading zero
 			}
 			part = part*10 + int(c-'0')
 			digits++
 			if part > 255 {
-				return netip.Addr{}, false
+				return a, false
 			}
 		case c == '.' && digits > 0 && i < 3:
 			a[i] = byte(part)
 			i, part, digits = i+1, 0, 0
 		default:
-			return netip.Addr{}, false
+			return a, false
 		}
 	}
 	if i != 3 || digits == 0 {
-		return netip.Addr{}, false
+		return a, false
 	}
 	a[3] = byte(part)
-	return netip.AddrFrom4(a), true
+	return a, true
+}
+
+// parseIPv6 parses RFC 4291 text: up to eight groups of one to four hex
+// digits, at most one "::" standing for one or more zero groups, and an
+// optional dotted quad in the last 32 bits.
+func parseIPv6(s []byte) (netip.Addr, bool) {
+	var ip [16]byte
+	ellipsis := -1 // byte index where "::" stands
+	if len(s) >= 2 && s[0] == ':' && s[1] == ':' {
+		ellipsis, s = 0, s[2:]
+		if len(s) == 0 {
+			return netip.IPv6Unspecified(), true
+		}
+	}
+	i := 0
+	for i < 16 {
+		n, acc := 0, 0
+		for ; n < len(s); n++ {
+			d := hexDigit(s[n])
+			if d < 0 {
+				break
+			}
+			acc = acc<<4 | d
+			if n == 4 {
+				return netip.Addr{}, false // five digits
+			}
+		}
+		if n == 0 {
+			return netip.Addr{}, false
+		}
+		if n < len(s) && s[n] == '.' {
+			if ellipsis < 0 && i != 12 || i > 12 {
+				return netip.Addr{}, false
+			}
+			a, ok := parseIPv4(s)
+			if !ok {
+				return netip.Addr{}, false
+			}
+			copy(ip[i:], a[:])
+			i, s = i+4, nil
+			break
+		}
+		ip[i], ip[i+1] = byte(acc>>8), byte(acc)
+		i, s = i+2, s[n:]
+		if len(s) == 0 {
+			break
+		}
+		if s[0] != ':' || len(s) == 1 {
+			return netip.Addr{}, false
+		}
+		s = s[1:]
+		if s[0] == ':' {
+			if ellipsis >= 0 {
+				return netip.Addr{}, false // a second "::"
+			}
+			ellipsis, s = i, s[1:]
+			if len(s) == 0 {
+				break
+			}
+		}
+	}
+	if len(s) != 0 {
+		return netip.Addr{}, false
+	}
+	if i < 16 {
+		if ellipsis < 0 {
+			return netip.Addr{}, false
+		}
+		n := 16 - i
+		copy(ip[ellipsis+n:], ip[ellipsis:i])
+		clear(ip[ellipsis : ellipsis+n])
+	} else if ellipsis >= 0 {
+		return netip.Addr{}, false // "::" must stand for at least one group
+	}
+	return netip.AddrFrom16(ip), true
+}
+
+func hexDigit(c byte) int {
+	switch {
+	case c >= '0' && c <= '9':
+		return int(c - '0')
+	case c >= 'a' && c <= 'f':
+		return int(c-'a') + 10
+	case c >= 'A' && c <= 'F':
+		return int(c-'A') + 10
+	}
+	return -1
 }
 
 // IsVPC reports whether head looks like a VPC Flow Logs file: a header
