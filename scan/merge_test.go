@@ -108,3 +108,39 @@ func TestMergeStartsLateStreamsLazily(t *testing.T) {
 		t.Errorf("day2 started after %d deliveries, want 2 (after day1 was drained)", started["day2"])
 	}
 }
+
+// TestMergeAllocationsDoNotGrowWithItems merges four streams of two sizes:
+// batches are recycled between the readers and the merge, so the
+// allocations (goroutines, channels, the first batches) do not follow the
+// number of items.
+func TestMergeAllocationsDoNotGrowWithItems(t *testing.T) {
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	allocs := func(perStream int) float64 {
+		var streams []*stream[item]
+		for s := range 4 {
+			streams = append(streams, &stream[item]{name: fmt.Sprint(s), first: base, run: func(emit func(*item)) error {
+				it := item{src: "s"}
+				for i := range perStream {
+					it.t = base.Add(time.Duration(i*4+s) * time.Second)
+					emit(&it)
+				}
+				return nil
+			}})
+		}
+		n := 0
+		return testing.AllocsPerRun(3, func() {
+			n = 0
+			merge(streams, time.Hour, func(it *item) time.Time { return it.t }, func(*item) { n++ }, nil)
+			if n != 4*perStream {
+				t.Fatalf("merged %d items, want %d", n, 4*perStream)
+			}
+		})
+	}
+	// 50 000 items a stream are about 100 batches: an allocation per batch
+	// or per item would show far above the margin for scheduling.
+	few, many := allocs(2_000), allocs(50_000)
+	t.Logf("%v allocations for 8 000 items, %v for 200 000", few, many)
+	if many > few+40 {
+		t.Errorf("%v allocations for 200 000 items, %v for 8 000", many, few)
+	}
+}
