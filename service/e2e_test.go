@@ -19,6 +19,12 @@ func startService(t *testing.T, cfg Config) (*Service, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return svc, runService(t, svc)
+}
+
+// runService runs svc until the test ends and returns the API's base URL.
+func runService(t *testing.T, svc *Service) string {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- svc.Run(ctx) }()
@@ -42,7 +48,7 @@ func startService(t *testing.T, cfg Config) (*Service, string) {
 			t.Error("service did not stop in 30 s")
 		}
 	})
-	return svc, "http://" + svc.HTTPAddr().String()
+	return "http://" + svc.HTTPAddr().String()
 }
 
 // TestEndToEnd runs the service with real peers: softflowd exports an SSH

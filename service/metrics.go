@@ -72,3 +72,39 @@ func relUnder(dir, path string) (bool, error) {
 	}
 	return rel != ".." && !strings.HasPrefix(rel, "../"), nil
 }
+
+// healthCollector exports ingest health at scrape time: per source, when
+// it was last seen and whether it is silent.
+type healthCollector struct {
+	s                *Service
+	lastSeen, silent *prometheus.Desc
+}
+
+func newHealthCollector(s *Service) *healthCollector {
+	return &healthCollector{s: s,
+		lastSeen: prometheus.NewDesc("vigil_source_last_seen_timestamp_seconds",
+			"When each input (exporter, watched folder, spool, HTTP ingest) last delivered data.", []string{"source", "kind"}, nil),
+		silent: prometheus.NewDesc("vigil_source_silent",
+			"1 when an input that delivered data has sent nothing for silent-after.", []string{"source", "kind"}, nil),
+	}
+}
+
+func (h *healthCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- h.lastSeen
+	ch <- h.silent
+}
+
+func (h *healthCollector) Collect(ch chan<- prometheus.Metric) {
+	now := h.s.now()
+	for _, src := range h.s.sourceHealth() {
+		if src.LastSeen.IsZero() {
+			continue
+		}
+		silent := 0.0
+		if now.Sub(src.LastSeen) > h.s.cfg.SilentAfter {
+			silent = 1
+		}
+		ch <- prometheus.MustNewConstMetric(h.lastSeen, prometheus.GaugeValue, float64(src.LastSeen.UnixNano())/1e9, src.Source, src.Kind)
+		ch <- prometheus.MustNewConstMetric(h.silent, prometheus.GaugeValue, silent, src.Source, src.Kind)
+	}
+}

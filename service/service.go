@@ -144,6 +144,9 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		return nil, err
 	}
 	s.m = m
+	if err := s.reg.Register(newHealthCollector(s)); err != nil {
+		return nil, fmt.Errorf("service: register metrics: %w", err)
+	}
 	sup := cfg.Detection.Suppressions
 	s.suppressions.Store(&sup)
 	return s, nil
