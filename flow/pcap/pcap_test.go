@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -351,6 +352,16 @@ func TestReaderFormats(t *testing.T) {
 	t.Run("not a capture", func(t *testing.T) {
 		if _, err := pcap.NewReader(bytes.NewReader([]byte("{\"records\":[]}")), pcap.Config{}); !errors.Is(err, pcap.ErrNotCapture) {
 			t.Errorf("err = %v, want ErrNotCapture", err)
+		}
+		if _, err := pcap.NewReader(bytes.NewReader(nil), pcap.Config{}); !errors.Is(err, pcap.ErrNotCapture) {
+			t.Errorf("empty input: err = %v, want ErrNotCapture", err)
+		}
+	})
+	t.Run("read error", func(t *testing.T) {
+		broken := errors.New("disk on fire")
+		_, err := pcap.NewReader(iotest.ErrReader(broken), pcap.Config{})
+		if !errors.Is(err, broken) || errors.Is(err, pcap.ErrNotCapture) {
+			t.Errorf("err = %v, want the read error, not ErrNotCapture", err)
 		}
 	})
 }

@@ -60,7 +60,11 @@ func NewReader(r io.Reader, cfg Config) (*Reader, error) {
 		br = bufio.NewReaderSize(r, 64<<10)
 	}
 	head, err := br.Peek(4)
-	if err != nil || !IsCapture(head) {
+	if err != nil && !errors.Is(err, io.EOF) {
+		// A failing read says nothing about the format; report it.
+		return nil, fmt.Errorf("capture header: %w", err)
+	}
+	if !IsCapture(head) {
 		return nil, ErrNotCapture
 	}
 	rd := &Reader{dec: NewDecoder(cfg)}
