@@ -312,21 +312,32 @@ func (d *Decoder) ipv4(b []byte, truncated bool, p *Packet) bool {
 			return d.bad(ReasonFragmentLost)
 		}
 		key := fragKey{src: p.Src, dst: p.Dst, id: uint32(binary.BigEndian.Uint16(b[4:6])), proto: p.Proto}
-		data, status := d.frag.add(key, p.Time, off, mf, payload)
-		switch status {
-		case fragHeld:
-			d.skipped.Add(SkipNonFirstFrag, 1)
+		data, ok := d.reassemble(key, p, off, mf, payload)
+		if !ok {
 			return false
-		case fragBad:
-			return d.bad(ReasonFragment)
-		case fragOverlap:
-			return d.bad(ReasonFragmentOverlap)
 		}
-		p.Reassembled = true
 		p.IPLength = ihl + len(data)
 		payload = data
 	}
 	return d.transport(payload, p)
+}
+
+// reassemble adds one IPv4 or IPv6 fragment. It returns the whole
+// datagram's payload once the last piece is in; until then, and for a
+// fragment that cannot fit, the packet is counted and yields nothing.
+func (d *Decoder) reassemble(k fragKey, p *Packet, off int, more bool, payload []byte) ([]byte, bool) {
+	data, status := d.frag.add(k, p.Time, off, more, payload)
+	switch status {
+	case fragHeld:
+		d.skipped.Add(SkipNonFirstFrag, 1)
+		return nil, false
+	case fragBad:
+		return nil, d.bad(ReasonFragment)
+	case fragOverlap:
+		return nil, d.bad(ReasonFragmentOverlap)
+	}
+	p.Reassembled = true
+	return data, true
 }
 
 func (d *Decoder) ipv6(b []byte, truncated bool, p *Packet) bool {
@@ -409,17 +420,10 @@ func (d *Decoder) ipv6(b []byte, truncated bool, p *Packet) bool {
 				continue
 			}
 			key := fragKey{src: p.Src, dst: p.Dst, id: id, proto: p.Proto, v6: true}
-			data, status := d.frag.add(key, p.Time, off, mf, rest[8:])
-			switch status {
-			case fragHeld:
-				d.skipped.Add(SkipNonFirstFrag, 1)
+			data, ok := d.reassemble(key, p, off, mf, rest[8:])
+			if !ok {
 				return false
-			case fragBad:
-				return d.bad(ReasonFragment)
-			case fragOverlap:
-				return d.bad(ReasonFragmentOverlap)
 			}
-			p.Reassembled = true
 			p.IPLength = hdrLen + 8 + len(data)
 			p.Proto = rest[0]
 			return d.transport(data, p)
