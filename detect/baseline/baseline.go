@@ -26,7 +26,7 @@
 //     MinPeerSamples resource-hours.
 //   - score = (x_observed − x_expected) / spread, where spread is the
 //     learned deviation scaled to a standard deviation (×1.25), never below
-//     MinSpread. On the peer basis and without any basis (expected 0) the
+//     MinSpread nor above MaxSpread. On the peer basis and without any basis (expected 0) the
 //     spread is MinSpread.
 //   - An hour is anomalous when score ≥ ScoreThreshold, and alerts only if
 //     the observation is also at or above the documented absolute floor.
@@ -303,13 +303,19 @@ type Model struct {
 	// by: with the default 0.35 and threshold 3, an hour must be at least
 	// e^1.05 ≈ 2.9 times its expected level (plus one) to be anomalous.
 	MinSpread float64 `yaml:"min-spread"`
+	// MaxSpread caps the learned spread. Without a cap, a few noisy hours
+	// in a sparsely learned bucket (commodity bursts, heavy sampling)
+	// widen the spread until a real attack no longer scores: with the
+	// default 0.8 and threshold 3, an hour that is e^2.4 ≈ 11 times its
+	// expected level (plus one) is always anomalous. 0 means no cap.
+	MaxSpread float64 `yaml:"max-spread"`
 	// ScoreThreshold is the score at or above which an hour is anomalous.
 	ScoreThreshold float64 `yaml:"score-threshold"`
 }
 
 // DefaultModel returns the documented defaults.
 func DefaultModel() Model {
-	return Model{MinDays: 7, MinBucketSamples: 3, PeerQuantile: 0.95, MinPeerSamples: 24, MinSpread: 0.35, ScoreThreshold: 3}
+	return Model{MinDays: 7, MinBucketSamples: 3, PeerQuantile: 0.95, MinPeerSamples: 24, MinSpread: 0.35, MaxSpread: 0.8, ScoreThreshold: 3}
 }
 
 // Validate checks the parameters.
@@ -325,6 +331,8 @@ func (m Model) Validate() error {
 		return errors.New("min-peer-samples must be at least 1")
 	case !(m.MinSpread > 0):
 		return errors.New("min-spread must be positive")
+	case m.MaxSpread != 0 && !(m.MaxSpread >= m.MinSpread):
+		return errors.New("max-spread must be 0 (no cap) or at least min-spread")
 	case !(m.ScoreThreshold > 0):
 		return errors.New("score-threshold must be positive")
 	}
@@ -368,6 +376,9 @@ func (m Model) Evaluate(hour time.Time, f Feature, observed float64, own *Profil
 		xe = mean
 		d.Basis = BasisOwn
 		d.Spread = max(devToSigma*dev, m.MinSpread)
+		if m.MaxSpread > 0 {
+			d.Spread = min(d.Spread, m.MaxSpread)
+		}
 	case peer != nil && peer.Samples(f) >= m.MinPeerSamples:
 		// The estate's high quantile is already a generous "normal"; the
 		// score measures how far beyond it the hour lies, in MinSpread

@@ -196,3 +196,33 @@ func BenchmarkLearn(b *testing.B) {
 		h++
 	}
 }
+
+// A bucket that learned noisy hours (quiet ones and a few commodity
+// bursts) must not hide an attack: the spread is capped, so an hour far
+// above the learned level still scores.
+func TestSpreadIsCapped(t *testing.T) {
+	var p Profile
+	for h := 0; h < 10*24; h++ {
+		v := [NumFeatures]float64{3, 2, 1}
+		if h%24 == 16 && (h/24)%3 == 0 {
+			v = [NumFeatures]float64{250, 250, 1} // a commodity burst every third day
+		}
+		p.Learn(t0.Add(time.Duration(h)*time.Hour), v)
+	}
+	at := t0.Add(10*24*time.Hour + 16*time.Hour)
+	capped := DefaultModel()
+	uncapped := capped
+	uncapped.MaxSpread = 0
+	d := capped.Evaluate(at, 0, 900, &p, nil, 500)
+	if d.Basis != BasisOwn || d.Spread > capped.MaxSpread || d.Score < capped.ScoreThreshold {
+		t.Errorf("capped: %+v, want own basis, spread ≤ %v and an anomalous score", d, capped.MaxSpread)
+	}
+	if u := uncapped.Evaluate(at, 0, 900, &p, nil, 500); !(u.Spread > capped.MaxSpread) {
+		t.Errorf("the noisy bucket did not widen the uncapped spread (%v), so the test shows nothing", u.Spread)
+	}
+	m := DefaultModel()
+	m.MaxSpread = m.MinSpread / 2
+	if m.Validate() == nil {
+		t.Error("max-spread below min-spread accepted")
+	}
+}
