@@ -23,6 +23,7 @@ import (
 	"net/netip"
 	"slices"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/axiomhq/hyperloglog"
@@ -172,18 +173,28 @@ func (r *resource) push(g uint8, p point) {
 }
 
 // sourceKey identifies a source of records for the high-water marks: the
-// exporter, or the cloud account for flow logs.
+// exporter and its observation domain, or the cloud account for flow logs.
+// The domain matters for IPFIX files, which carry no exporter address:
+// without it every exporter's file would share one mark, and a file read
+// further than another would mark the other's later data as replayed.
 type sourceKey struct {
 	exporter netip.Addr
+	domain   uint32
 	account  string
 	format   flow.Format
 }
 
 func (k sourceKey) String() string {
+	s := k.format.String() + "/"
 	if k.exporter.IsValid() {
-		return k.format.String() + "/" + k.exporter.String()
+		s += k.exporter.String()
+	} else {
+		s += k.account
 	}
-	return k.format.String() + "/" + k.account
+	if k.domain != 0 {
+		s += "/" + strconv.FormatUint(uint64(k.domain), 10)
+	}
+	return s
 }
 
 // Detector is the engine. Create it with New, feed it with Add in roughly
@@ -321,7 +332,7 @@ func (d *Detector) Add(r *flow.Record) {
 		d.sum.notOurs++
 		return
 	}
-	sk := sourceKey{exporter: r.Exporter, account: r.Account, format: r.Format}
+	sk := sourceKey{exporter: r.Exporter, domain: r.ObsDomain, account: r.Account, format: r.Format}
 	replay := false
 	if len(d.hwm) > 0 {
 		if m, ok := d.hwmFor(sk); ok && r.Start.UnixNano() <= m {

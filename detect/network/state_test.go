@@ -2,6 +2,7 @@ package network
 
 import (
 	"bytes"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -157,4 +158,33 @@ func FuzzLoadState(f *testing.F) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// TestMarksPerObservationDomain reads two exporters' IPFIX files (no
+// exporter address, two observation domains), the first further than the
+// second, then both in full: the second exporter's newer records are new,
+// not replayed.
+func TestMarksPerObservationDomain(t *testing.T) {
+	g := newGen("192.0.2.1", 1)
+	split := func(rs []flow.Record, domain uint32) []flow.Record {
+		out := append([]flow.Record(nil), rs...)
+		for i := range out {
+			out[i].Exporter = netip.Addr{}
+			out[i].ObsDomain = domain
+		}
+		return out
+	}
+	a := split(bastionTraffic(g, 0, 3), 1) // days 0-2
+	b := split(bastionTraffic(g, 0, 2), 2) // days 0-1
+	first := append(append([]flow.Record(nil), a...), b...)
+	sortByStart(first)
+	_, _, state := runState(t, DefaultConfig(), nil, first)
+
+	bDay2 := split(bastionTraffic(g, 2, 1), 2)
+	all := append(append(append([]flow.Record(nil), a...), b...), bDay2...)
+	sortByStart(all)
+	_, d, _ := runState(t, DefaultConfig(), state, all)
+	if got, want := d.Summary().Replayed, uint64(len(a)+len(b)); got != want {
+		t.Errorf("replayed %d records, want %d (domain 2's third day is new)", got, want)
+	}
 }
