@@ -21,6 +21,10 @@ import (
 // ErrConfig wraps every configuration error.
 var ErrConfig = errors.New("invalid config")
 
+// ErrMultipleDocuments is returned, wrapped in ErrConfig, for a file that
+// holds more than one YAML document.
+var ErrMultipleDocuments = errors.New("more than one YAML document")
+
 // Detection is the detection part of the configuration file.
 type Detection struct {
 	Network    network.Config    `yaml:"network"`
@@ -82,6 +86,15 @@ func decodeStrict(data []byte, v any) error {
 	dec.KnownFields(true)
 	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	// A second document (after "---") would otherwise be ignored without
+	// a word, and the settings in it silently not applied.
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrConfig, err)
+		}
+		return fmt.Errorf("%w: line %d: %w", ErrConfig, extra.Line, ErrMultipleDocuments)
 	}
 	return nil
 }

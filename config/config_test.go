@@ -53,10 +53,19 @@ func TestDefaultsAndStrictness(t *testing.T) {
 		"network:\n  min-attempts: -1\n",
 		"suppressions:\n  - reason: nothing set\n",
 		"management: [1, 2]\n",
+		"network:\n  min-attempts: 50\n---\nnetwork:\n  min-attempts: 60\n",
 	} {
 		_, err := ParseDetection([]byte(bad))
 		if err == nil || !errors.Is(err, ErrConfig) {
 			t.Errorf("%q: got %v, want an ErrConfig", bad, err)
+		}
+	}
+	if _, err := ParseDetection([]byte("network: {}\n---\nmanagement: {}\n")); !errors.Is(err, ErrMultipleDocuments) {
+		t.Errorf("two documents: got %v, want ErrMultipleDocuments", err)
+	}
+	for _, ok := range []string{"  \n", "---\nnetwork: {}\n", "network: {}\n...\n"} {
+		if _, err := ParseDetection([]byte(ok)); err != nil {
+			t.Errorf("%q: %v", ok, err)
 		}
 	}
 	if _, err := ParseDetection([]byte("  \n")); err != nil {
