@@ -38,6 +38,11 @@ type control struct {
 }
 
 type snapshot struct {
+	// done is the event time before which every record the detector was
+	// given is final: in a closed window (network) or processed
+	// (management). Records from done on are still open, and are not in
+	// the saved state.
+	done  time.Time
 	state []byte
 	net   network.Summary
 	mgmt  management.Summary
@@ -99,10 +104,15 @@ func (s *Service) runNetwork(det *network.Detector) {
 				c.reply <- snap
 				continue
 			}
+			snap := saveNet(det)
 			if c.final {
 				det.Close()
+				snap = saveNet(det)
+				snap.done = farFuture
+			} else if wm := det.Watermark(); !wm.IsZero() {
+				snap.done = wm.Add(-s.cfg.Detection.Network.ReorderWindow).Truncate(time.Hour)
 			}
-			c.reply <- saveNet(det)
+			c.reply <- snap
 		case <-tick.C:
 			if flushed || s.cfg.IdleFlush == 0 || s.now().Sub(last) < s.cfg.IdleFlush {
 				continue
@@ -135,7 +145,7 @@ func (s *Service) publishNet(sum network.Summary) {
 func (s *Service) runManagement(det *management.Detector) {
 	tick := time.NewTicker(s.idleTick())
 	defer tick.Stop()
-	var last, newest time.Time
+	var last, newest, wm time.Time
 	flushed := true
 	for {
 		select {
@@ -146,6 +156,9 @@ func (s *Service) runManagement(det *management.Detector) {
 			if m.ctl == nil {
 				if m.ev.Time.After(newest) {
 					newest = m.ev.Time
+				}
+				if newest.After(wm) {
+					wm = newest
 				}
 				det.Add(&m.ev)
 				last, flushed = s.now(), false
@@ -162,16 +175,22 @@ func (s *Service) runManagement(det *management.Detector) {
 				c.reply <- snap
 				continue
 			}
+			snap := saveMgmt(det)
 			if c.final {
 				det.Close()
+				snap = saveMgmt(det)
+				snap.done = farFuture
+			} else if !wm.IsZero() {
+				snap.done = wm.Add(-s.cfg.Detection.Management.ReorderWindow)
 			}
-			c.reply <- saveMgmt(det)
+			c.reply <- snap
 		case <-tick.C:
 			if flushed || s.cfg.IdleFlush == 0 || s.now().Sub(last) < s.cfg.IdleFlush {
 				continue
 			}
 			s.mgmtFlushedAt.Store(s.now().UnixNano())
-			det.Advance(newest.Add(s.cfg.Detection.Management.ReorderWindow + time.Nanosecond))
+			wm = newest.Add(s.cfg.Detection.Management.ReorderWindow + time.Nanosecond)
+			det.Advance(wm)
 			flushed = true
 			s.m.idleFlushes.WithLabelValues("management").Inc()
 			sum := det.Summary()
@@ -273,11 +292,17 @@ func (s *Service) readFile(path string, skip uint64) (uint64, error) {
 		return 0, err
 	}
 	var n uint64
+	idx := s.files[path]
+	if idx == nil {
+		idx = &fileIndex{kind: kind, hours: map[int64]uint64{}}
+		s.files[path] = idx
+	}
 	if kind == kindFlow {
 		opts := flowfile.Options{}
 		_, err = flowfile.ReadFile(path, opts, func(r *flow.Record) {
 			n++
 			if n > skip {
+				idx.note(r.Start, n-1)
 				s.netCh <- netMsg{rec: *r}
 			}
 		})
@@ -285,6 +310,7 @@ func (s *Service) readFile(path string, skip uint64) (uint64, error) {
 		_, err = auditfile.ReadFile(path, func(ev *audit.Event) {
 			n++
 			if n > skip {
+				idx.note(ev.Time, n-1)
 				s.mgmtCh <- mgmtMsg{ev: *ev}
 			}
 		})
@@ -425,3 +451,48 @@ func loadInputs(cfg Config, logger *slog.Logger) (*inputs, error) {
 // errUnrecognised is returned for a file that is neither a flow nor an
 // audit format.
 var errUnrecognised = scan.ErrUnrecognised
+
+// farFuture is the done time of a detector that was closed.
+var farFuture = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// fileIndex remembers, for the records of one file read since the start,
+// the index of the first record of each clock hour, so that a checkpoint
+// can record the file's progress only up to the records whose windows
+// are closed: after a crash, the records of the windows still open are
+// read again (the restored state's high-water marks make the detectors
+// count them without learning them twice).
+type fileIndex struct {
+	kind  fileKind
+	hours map[int64]uint64
+}
+
+func (f *fileIndex) note(t time.Time, i uint64) {
+	h := t.Unix() / 3600
+	if t.Unix() < 0 && t.Unix()%3600 != 0 {
+		h--
+	}
+	if old, ok := f.hours[h]; !ok || i < old {
+		f.hours[h] = i
+	}
+}
+
+// heldAt returns the index of the first record at or after the hour of
+// done, and whether there is one; it forgets the hours before.
+func (f *fileIndex) heldAt(done time.Time) (uint64, bool) {
+	cut := done.Unix() / 3600
+	if done.Unix() < 0 && done.Unix()%3600 != 0 {
+		cut--
+	}
+	var first uint64
+	found := false
+	for h, i := range f.hours {
+		if h < cut {
+			delete(f.hours, h)
+			continue
+		}
+		if !found || i < first {
+			first, found = i, true
+		}
+	}
+	return first, found
+}

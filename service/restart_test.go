@@ -180,6 +180,11 @@ detection:
 	if len(after) != len(first) {
 		t.Errorf("%d alerts after the crash, %d before: %v vs %v", len(after), len(first), after, first)
 	}
+	// The audit body posted before the crash was in an open window: the
+	// checkpoint kept it, and the restart reads it again.
+	waitFor(t, "the spooled body of the open window to be read again", func() bool {
+		return getHealth(t, c, tok.admin).Counters["audit_events"] >= 2
+	})
 	h := getHealth(t, c, tok.admin)
 	if len(h.Gaps) != 1 || h.Gaps[0].Source != "udp" {
 		t.Errorf("gaps after kill -9: %+v, want one udp gap", h.Gaps)

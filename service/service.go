@@ -100,6 +100,8 @@ type Service struct {
 	netSum    network.Summary
 	mgmtSum   management.Summary
 	folders   map[string]*folderHealth
+	// files is owned by the watcher's goroutine.
+	files map[string]*fileIndex
 	started   chan struct{}
 	httpAddr  net.Addr
 	collAddrs map[string]netip.AddrPort
@@ -137,7 +139,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		cfg: cfg, deps: deps, logger: deps.Logger.With("component", "service"), now: deps.Now, reg: deps.Registry,
 		netCh: make(chan netMsg, 1<<14), mgmtCh: make(chan mgmtMsg, 1<<12), alertCh: make(chan alertMsg, 1024),
 		reloadCh: make(chan struct{}, 1), nudgeCh: make(chan struct{}, 1),
-		folders: map[string]*folderHealth{}, started: make(chan struct{}),
+		folders: map[string]*folderHealth{}, files: map[string]*fileIndex{}, started: make(chan struct{}),
 	}
 	m, err := newMetrics(s.reg)
 	if err != nil {
@@ -444,6 +446,25 @@ func (s *Service) checkpoint(ctx context.Context, w *watch.Watcher, final bool) 
 		return fmt.Errorf("service: checkpoint: %w", errors.Join(ns.err, ms.err))
 	}
 	progress := w.Progress()
+	// A file's records in windows still open are in no saved state: the
+	// checkpoint records the file's progress only up to them, and marks
+	// the file changed so that a restart reads them again.
+	held := map[string]bool{}
+	for i := range progress {
+		p := &progress[i]
+		idx := s.files[p.Path]
+		if idx == nil {
+			continue
+		}
+		done := ns.done
+		if idx.kind == kindAudit {
+			done = ms.done
+		}
+		if first, ok := idx.heldAt(done); ok && first < p.Records {
+			p.Records, p.Size = first, -1
+			held[p.Path] = true
+		}
+	}
 	pb, err := json.Marshal(progress)
 	if err != nil {
 		return fmt.Errorf("service: checkpoint: %w", err)
@@ -481,9 +502,10 @@ func (s *Service) checkpoint(ctx context.Context, w *watch.Watcher, final bool) 
 	// Spooled bodies are read whole at once; once a checkpoint covers
 	// them they are not needed again.
 	for _, p := range progress {
-		if filepath.Dir(p.Path) != filepath.Clean(s.spool.Dir()) {
+		if filepath.Dir(p.Path) != filepath.Clean(s.spool.Dir()) || held[p.Path] {
 			continue
 		}
+		delete(s.files, p.Path)
 		if err := s.spool.Remove(p.Path); err != nil {
 			return err
 		}
