@@ -2,6 +2,7 @@ package network
 
 import (
 	"cmp"
+	"math"
 	"net/netip"
 	"slices"
 	"time"
@@ -166,7 +167,7 @@ func (d *Detector) evaluate(st *hourState) hourResult {
 	}
 	m := d.cfg.Model
 	res.dm = m.Evaluate(hour, baseline.Distinct, res.distinct, prof, &d.peers[g], d.floors[g][1])
-	res.da = m.Evaluate(hour, baseline.TopAttempts, float64(res.top), prof, &d.peers[g], d.floors[g][0])
+	res.da = m.Evaluate(hour, baseline.TopAttempts, float64(res.top), prof, &d.peers[g], sampledFloor(d.floors[g][0], res.slot.rate))
 	switch {
 	case res.dm.Alert:
 		res.typ, res.main = groupTypes[g][1], res.dm
@@ -471,4 +472,22 @@ func (st *hourState) mainIP() netip.Addr {
 		}
 	}
 	return st.ips[best]
+}
+
+// sampledFloor raises an attempts floor for an estimate scaled up from
+// sampled records. With 1-in-r packet sampling, the count of sampled
+// opening segments n is Poisson-like, and rate × n overstates the attempts
+// about as often as it understates them: a commodity burst of 250
+// attempts seen at 1 in 100 reaches an estimate of 500 one time in nine.
+// The floor therefore applies to a one-sigma lower bound, r × (n − √n),
+// rather than to r × n; the returned value is the estimate at which that
+// bound meets the floor. Unsampled counts (r ≤ 1) are exact and keep the
+// floor as it is.
+func sampledFloor(floor float64, rate uint32) float64 {
+	if rate <= 1 || floor <= 0 {
+		return floor
+	}
+	r := float64(rate)
+	root := (1 + math.Sqrt(1+4*floor/r)) / 2 // √n at which n − √n = floor/r
+	return r * root * root
 }
