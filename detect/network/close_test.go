@@ -15,7 +15,7 @@ func TestSampledFloor(t *testing.T) {
 		{500, 1, 500},  // unsampled counts are exact
 		{500, 10, 576}, // n ≥ 57.6 sampled SYNs: 57.6 − √57.6 ≈ 50
 		{500, 100, 779},
-		{300, 1000, 1878},
+		{300, 1000, 1542}, // a sampled opening segment or two is not enough at 1 in 1000
 	}
 	for _, tt := range tests {
 		got := sampledFloor(tt.floor, tt.rate)
