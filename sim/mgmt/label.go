@@ -172,6 +172,10 @@ func (l *labeller) extend(typ string, e *event, country string) bool {
 
 func (l *labeller) observe(e *event) {
 	p := e.p
+	// The organisation's learning week starts at its first event of any
+	// kind (a service principal's, a failed call), as the detector's does,
+	// not at its first located user activity.
+	l.org(e)
 	if _, ok := l.first[p]; !ok {
 		l.first[p] = e.t
 	}
