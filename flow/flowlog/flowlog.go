@@ -91,7 +91,8 @@ const (
 	ReasonTCPFlags   = "bad-tcp-flags"
 	ReasonLogStatus  = "bad-log-status"
 	ReasonVersion    = "unsupported-version"
-	ReasonRecord     = "bad-record" // a JSON record of the wrong shape
+	ReasonRecord     = "bad-record"    // a JSON record of the wrong shape
+	ReasonLineLength = "line-too-long" // a text line longer than any record
 )
 
 // nextField returns the text before the next sep in s and the rest.

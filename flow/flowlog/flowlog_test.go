@@ -371,3 +371,21 @@ func TestVPCAllocationsDoNotGrowWithRecords(t *testing.T) {
 		})
 	}
 }
+
+// TestVPCLineTooLong puts a line longer than any record between two
+// records: it is counted, and the reader resynchronises at the next line.
+func TestVPCLineTooLong(t *testing.T) {
+	rec := "2 123456789012 eni-0a1b2c3d4e5f60718 10.0.0.1 203.0.113.7 40000 443 6 3 180 1772600000 1772600060 ACCEPT OK\n"
+	in := rec + "2 " + strings.Repeat("x", 200<<10) + "\n" + rec
+	n := 0
+	st, err := flowlog.ReadVPC(strings.NewReader(in), func(*flow.Record) { n++ })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[string]uint64{flowlog.ReasonLineLength: 1}, st.Malformed); diff != "" {
+		t.Errorf("malformed (-want +got):\n%s", diff)
+	}
+	if n != 2 || st.Records != 2 || st.Entries != 3 {
+		t.Errorf("%d records handled, stats %+v; want 2 of 3 entries", n, st)
+	}
+}

@@ -3,6 +3,7 @@ package flowlog
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net/netip"
@@ -62,6 +63,11 @@ var defaultVPCFormat = []vpcField{vpcVersion, vpcAccount, vpcIgnored, vpcSrcAddr
 // maxVPCFields bounds a line's fields: the documented fields number 41.
 const maxVPCFields = 64
 
+// maxVPCLine bounds a line: even with every field and the longest ECS
+// ARNs a record stays under a few KiB, so a longer line is counted as
+// malformed instead of being buffered.
+const maxVPCLine = 64 << 10
+
 // parseVPCHeader returns the format a header line describes, or nil when
 // the line is not a header.
 func parseVPCHeader(line []byte) []vpcField {
@@ -82,17 +88,34 @@ func parseVPCHeader(line []byte) []vpcField {
 // SKIPDATA are counted in Stats.Skipped and not emitted.
 func ReadVPC(r io.Reader, h flow.Handler) (Stats, error) {
 	var st Stats
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	br := bufio.NewReaderSize(r, maxVPCLine)
 	format := defaultVPCFormat
 	headerSeen := false
 	var fields [maxVPCFields][]byte
 	var rec flow.Record
 	var account []byte // the last account id, kept as a string in rec
 	line := 0
-	for sc.Scan() {
-		line++
-		b := bytes.TrimSpace(sc.Bytes())
+	for eof := false; !eof; {
+		raw, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			// No record is this long: count the line and resynchronise
+			// at the next one rather than give up on the file.
+			for errors.Is(err, bufio.ErrBufferFull) {
+				_, err = br.ReadSlice('\n')
+			}
+			line++
+			st.Entries++
+			st.bad(ReasonLineLength)
+			raw = nil
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
+			return st, fmt.Errorf("vpc flow log line %d: %w", line+1, err)
+		}
+		eof = err != nil
+		if len(raw) > 0 {
+			line++
+		}
+		b := bytes.TrimSpace(raw)
 		if len(b) == 0 {
 			continue
 		}
@@ -101,10 +124,8 @@ func ReadVPC(r io.Reader, h flow.Handler) (Stats, error) {
 				format, headerSeen = f, true
 				continue
 			}
-			if b[0] != '-' {
-				if !headerSeen && line == 1 {
-					return st, fmt.Errorf("vpc flow log line 1: %w: not a header or a record", ErrSyntax)
-				}
+			if b[0] != '-' && !headerSeen && line == 1 {
+				return st, fmt.Errorf("vpc flow log line 1: %w: not a header or a record", ErrSyntax)
 			}
 		}
 		st.Entries++
@@ -122,9 +143,6 @@ func ReadVPC(r io.Reader, h flow.Handler) (Stats, error) {
 			continue
 		}
 		vpcRecord(format, fields[:n], &rec, &account, &st, h)
-	}
-	if err := sc.Err(); err != nil {
-		return st, fmt.Errorf("vpc flow log line %d: %w: %w", line+1, ErrSyntax, err)
 	}
 	return st, nil
 }
