@@ -389,3 +389,19 @@ func TestVPCLineTooLong(t *testing.T) {
 		t.Errorf("%d records handled, stats %+v; want 2 of 3 entries", n, st)
 	}
 }
+
+// TestVPCHeaderResetsAccount concatenates a file with account-id and one
+// without: the records of the second carry no account.
+func TestVPCHeaderResetsAccount(t *testing.T) {
+	in := "version account-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n" +
+		"2 123456789012 10.0.0.1 203.0.113.7 40000 443 6 3 180 1772600000 1772600060 ACCEPT OK\n" +
+		"version srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n" +
+		"2 10.0.0.2 203.0.113.7 40001 443 6 3 180 1772600000 1772600060 ACCEPT OK\n"
+	var got []string
+	if _, err := flowlog.ReadVPC(strings.NewReader(in), func(r *flow.Record) { got = append(got, r.Account) }); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"123456789012", ""}, got); diff != "" {
+		t.Errorf("accounts (-want +got):\n%s", diff)
+	}
+}

@@ -122,6 +122,9 @@ func ReadVPC(r io.Reader, h flow.Handler) (Stats, error) {
 		if b[0] < '0' || b[0] > '9' {
 			if f := parseVPCHeader(b); f != nil {
 				format, headerSeen = f, true
+				// A format without account-id must not inherit the
+				// account of the records before it.
+				account, rec.Account = account[:0], ""
 				continue
 			}
 			if b[0] != '-' && !headerSeen && line == 1 {
