@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/vigil-ids/vigil/flow"
 	"github.com/vigil-ids/vigil/flow/meter"
@@ -335,20 +336,29 @@ func TestMeterRules(t *testing.T) {
 	}
 }
 
+// TestMaxFlowsForcesExpiry overfills a table of 32 flows: the least
+// recently active flows are ended first, so the records come out in the
+// order the flows were opened, and the table never exceeds its bound.
 func TestMaxFlowsForcesExpiry(t *testing.T) {
 	m := meter.New(meter.Config{MaxFlows: 32})
-	n := 0
-	h := func(*flow.Record) { n++ }
+	var got []netip.Addr
+	h := func(r *flow.Record) { got = append(got, r.DstAddr) }
+	var want []netip.Addr
 	for i := range 100 {
-		p := packet(float64(i), "10.0.0.1", fmt.Sprintf("10.0.1.%d", i), 1000, 53, flow.ProtoUDP, 0, 60)
+		dst := fmt.Sprintf("10.0.1.%d", i)
+		want = append(want, netip.MustParseAddr(dst))
+		p := packet(float64(i), "10.0.0.1", dst, 1000, 53, flow.ProtoUDP, 0, 60)
 		m.Add(&p, h)
 		if m.Len() > 32 {
 			t.Fatalf("table holds %d flows, bound is 32", m.Len())
 		}
 	}
 	m.Flush(h)
-	if n != 100 || m.Stats().Forced == 0 {
-		t.Errorf("got %d records, %d forced; want 100 records and some forced", n, m.Stats().Forced)
+	if diff := cmp.Diff(want, got, cmpopts.EquateComparable(netip.Addr{})); diff != "" {
+		t.Errorf("records (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(meter.Stats{Packets: 100, Records: 100, Forced: 68, Flushed: 32}, m.Stats()); diff != "" {
+		t.Errorf("stats (-want +got):\n%s", diff)
 	}
 }
 
