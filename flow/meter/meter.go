@@ -106,6 +106,7 @@ type Meter struct {
 	now      time.Time
 	lastScan time.Time
 	out      []ending
+	byLast   []*state // evict's scratch, kept: a flood of tuples evicts often
 	stats    Stats
 }
 
@@ -346,10 +347,11 @@ func fill(r *flow.Record, d *dirCounters, src, dst netip.Addr, sp, dp uint16, ic
 // evict ends the least recently active sixteenth of the table at once, so
 // a flood of new tuples costs one sort per many packets, not one per packet.
 func (m *Meter) evict(h flow.Handler) {
-	all := make([]*state, 0, len(m.flows))
+	all := m.byLast[:0]
 	for _, s := range m.flows {
 		all = append(all, s)
 	}
+	m.byLast = all
 	slices.SortFunc(all, func(x, y *state) int { return x.last.Compare(y.last) })
 	n := max(1, len(all)/16)
 	m.out = m.out[:0]
