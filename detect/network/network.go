@@ -447,7 +447,7 @@ func (d *Detector) state(k stateKey) *hourState {
 		st = d.free[n-1]
 		d.free = d.free[:n-1]
 	} else {
-		st = &hourState{remIdx: make(map[netip.Addr]int32, 64), rems: make([]remoteEntry, 0, 64)}
+		st = &hourState{remIdx: make(map[netip.Addr]int32, 8), rems: make([]remoteEntry, 0, 8)}
 	}
 	st.key = k
 	d.open[k] = st
