@@ -137,20 +137,20 @@ func (d *Detector) raise(m match) {
 	}
 	for _, ip := range m.ips {
 		if ip.IsValid() {
-			inc.ips = addString(inc.ips, ip.String(), maxEvidenceIPs)
+			inc.ips = addCapped(inc.ips, ip.String(), maxEvidenceIPs)
 		}
 	}
 	for _, o := range m.ops {
 		if o.IP != "" {
-			inc.ips = addString(inc.ips, o.IP, maxEvidenceIPs)
+			inc.ips = addCapped(inc.ips, o.IP, maxEvidenceIPs)
 		}
 		if o.Country != "" {
-			inc.countries = addString(inc.countries, o.Country, maxEvidenceIPs)
+			inc.countries = addCapped(inc.countries, o.Country, maxEvidenceIPs)
 		}
 	}
 	for _, c := range m.countries {
 		if c != "" {
-			inc.countries = addString(inc.countries, c, maxEvidenceIPs)
+			inc.countries = addCapped(inc.countries, c, maxEvidenceIPs)
 		}
 	}
 	for k, v := range m.extra {
@@ -202,18 +202,6 @@ func (d *Detector) pruneIncidents(now time.Time) {
 			delete(d.incidents, k)
 		}
 	}
-}
-
-func addString(s []string, v string, limit int) []string {
-	for _, x := range s {
-		if x == v {
-			return s
-		}
-	}
-	if len(s) < limit {
-		s = append(s, v)
-	}
-	return s
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -290,7 +290,10 @@ func (o *org) learn(u uint64, t time.Time, ip netip.Addr, loc located, newCountr
 	}
 }
 
-func addCapped(s []uint64, v uint64, limit int) []uint64 {
+// addCapped adds v to the set s unless it is there already or s holds
+// limit values: the sets it keeps (users, addresses, evidence) must stay
+// small whatever the input.
+func addCapped[T comparable](s []T, v T, limit int) []T {
 	for _, x := range s {
 		if x == v {
 			return s
