@@ -273,3 +273,26 @@ func TestCorruptCaptureKeepsMeteredFlows(t *testing.T) {
 		t.Errorf("%d connections before the broken record, want 61", conns)
 	}
 }
+
+// FuzzAppendJSON checks that a record with any account name (VPC and
+// Azure logs carry it from the file) prints as one valid JSON object whose
+// account reads back as the name, made valid UTF-8.
+func FuzzAppendJSON(f *testing.F) {
+	for _, s := range []string{"", "123456789012", `a"b\c`, "\x00\x1f\x7f", "\xff\xfe", "é\u2028"} {
+		f.Add(s, uint8('E'))
+	}
+	f.Fuzz(func(t *testing.T, account string, state uint8) {
+		r := flow.Record{Account: account, FlowState: state, SrcAddr: netip.MustParseAddr("2001:db8::1")}
+		line := flowfile.AppendJSON(nil, &r)
+		var got struct {
+			Account string `json:"account"`
+			Src     string `json:"src"`
+		}
+		if err := json.Unmarshal(line, &got); err != nil {
+			t.Fatalf("%q: %v", line, err)
+		}
+		if want := strings.ToValidUTF8(account, "\uFFFD"); got.Account != want || got.Src != "2001:db8::1" {
+			t.Errorf("read back %+v from %q, want account %q", got, line, want)
+		}
+	})
+}
