@@ -75,7 +75,10 @@ func (r *reassembler) add(k fragKey, ts time.Time, off int, more bool, payload [
 		r.bufs[k] = fb
 	}
 	if !more {
-		if fb.total >= 0 && fb.total != end {
+		// The last fragment fixes the length: a second last fragment
+		// that disagrees, or data already held beyond it, cannot belong
+		// to one datagram.
+		if fb.total >= 0 && fb.total != end || len(fb.data) > end {
 			r.drop(k, fb)
 			return nil, fragBad
 		}

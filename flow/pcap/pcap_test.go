@@ -233,6 +233,16 @@ func TestFragmentReassembly(t *testing.T) {
 			t.Errorf("stats %+v", st)
 		}
 	})
+	t.Run("a last fragment that ends before data already held is refused", func(t *testing.T) {
+		d := pcap.NewDecoder(pcap.Config{})
+		var p pcap.Packet
+		for _, f := range [][]byte{frag(0, 744, true), frag(1480, 1608, true), frag(744, 1000, false)} {
+			d.Decode(pcap.LinkRaw, time.Unix(10, 0), f, len(f), &p)
+		}
+		if st := d.Stats(); st.Malformed[pcap.ReasonFragment] != 1 {
+			t.Errorf("stats %+v", st)
+		}
+	})
 	t.Run("incomplete is counted at timeout and at flush", func(t *testing.T) {
 		d := pcap.NewDecoder(pcap.Config{FragmentTimeout: 5 * time.Second})
 		var p pcap.Packet
