@@ -5,14 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/netip"
+	"net/url"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/vigil-ids/vigil/collector"
 	"github.com/vigil-ids/vigil/config"
+	"github.com/vigil-ids/vigil/output"
 	"github.com/vigil-ids/vigil/server"
 )
 
@@ -70,11 +75,21 @@ type Config struct {
 	Geographies map[string]string `yaml:"geographies"`
 }
 
-// Outputs are the alert destinations.
+// Outputs are the alert destinations. Each output has its own bounded
+// queue and delivery goroutine (see the output package), so that a slow
+// receiver never holds up detection or the other outputs.
 type Outputs struct {
 	Webhooks []WebhookConfig `yaml:"webhooks"`
-	// JSONFile, when set, receives every delivered alert as a JSON line.
-	JSONFile string `yaml:"json-file"`
+	Syslog   []SyslogConfig  `yaml:"syslog"`
+	// JSONFile, when set, receives every delivered alert as a JSON line,
+	// in JSONFileFormat: "json" (the alert, the default) or "ocsf" (an
+	// OCSF Detection Finding).
+	JSONFile       string `yaml:"json-file"`
+	JSONFileFormat string `yaml:"json-file-format"`
+	// DrainTimeout bounds how long a shutdown waits for the outputs to
+	// deliver what is queued; what is left then goes to the dead-letter
+	// files.
+	DrainTimeout time.Duration `yaml:"drain-timeout"`
 }
 
 // WebhookConfig is one HTTP receiver.
@@ -83,17 +98,49 @@ type WebhookConfig struct {
 	URL  string `yaml:"url"`
 	// Secret keys the HMAC-SHA256 signature sent in X-Vigil-Signature
 	// ("sha256=" and the hex digest of the body); SecretFile reads it
-	// from a file instead.
+	// from a file instead. One of them is required.
 	Secret     string `yaml:"secret"`
 	SecretFile string `yaml:"secret-file"`
+	// Format is the body: "json" (the alert, the default) or "ocsf".
+	Format string `yaml:"format"`
 	// Timeout bounds one request; Retries is how many times a failed
 	// delivery is tried again, with exponential backoff from Backoff.
 	Timeout time.Duration `yaml:"timeout"`
 	Retries int           `yaml:"retries"`
 	Backoff time.Duration `yaml:"backoff"`
 	// QueueSize bounds the alerts waiting for delivery; beyond it new
-	// ones are written to the dead-letter file at once.
+	// ones are dropped and counted.
 	QueueSize int `yaml:"queue-size"`
+}
+
+// SyslogConfig is one syslog collector, spoken to in RFC 5424.
+type SyslogConfig struct {
+	Name string `yaml:"name"`
+	// Network is "udp", "tcp" (octet counting) or "tls"; Address is the
+	// collector's host:port.
+	Network string `yaml:"network"`
+	Address string `yaml:"address"`
+	// Format is the message payload: "json" (the default), "cef" or
+	// "ocsf".
+	Format string `yaml:"format"`
+	// Facility is the syslog facility (default 10, security/authorization);
+	// Hostname and AppName fill the header (defaults: the host's name and
+	// "vigil").
+	Facility *int   `yaml:"facility"`
+	Hostname string `yaml:"hostname"`
+	AppName  string `yaml:"app-name"`
+	// CAFile verifies the TLS server (default: the system roots);
+	// CertFile and KeyFile give a client certificate; ServerName
+	// overrides the name checked. TLS only.
+	CAFile     string `yaml:"ca-file"`
+	CertFile   string `yaml:"cert-file"`
+	KeyFile    string `yaml:"key-file"`
+	ServerName string `yaml:"server-name"`
+	// Timeout, Retries, Backoff and QueueSize are as for webhooks.
+	Timeout   time.Duration `yaml:"timeout"`
+	Retries   int           `yaml:"retries"`
+	Backoff   time.Duration `yaml:"backoff"`
+	QueueSize int           `yaml:"queue-size"`
 }
 
 // DefaultConfig returns the defaults: data in ./vigil-data, the API on
@@ -112,6 +159,7 @@ func DefaultConfig() Config {
 		AllowedLateness:    det.Network.ReorderWindow,
 		IdleFlush:          2 * time.Minute,
 		SilentAfter:        5 * time.Minute,
+		Outputs:            Outputs{DrainTimeout: 10 * time.Second},
 	}
 }
 
@@ -186,15 +234,109 @@ func (c *Config) Validate() error {
 	if err := c.Detection.Validate(); err != nil {
 		return bad("detection", "%v", err)
 	}
-	for i, w := range c.Outputs.Webhooks {
+	return c.Outputs.validate()
+}
+
+// validate checks the outputs; names must be unique because they label
+// the metrics and name the dead-letter files.
+func (o *Outputs) validate() error {
+	bad := func(key, format string, args ...any) error {
+		return fmt.Errorf("%w: outputs.%s: %s", ErrConfig, key, fmt.Sprintf(format, args...))
+	}
+	names := map[string]string{}
+	unique := func(key, name string) error {
+		if strings.ContainsAny(name, "/\\") || name == "." || name == ".." {
+			return bad(key+".name", "%q must not contain a path separator", name)
+		}
+		if prev, ok := names[name]; ok {
+			return bad(key+".name", "%q is already the name of %s", name, prev)
+		}
+		names[name] = key
+		return nil
+	}
+	for i, w := range o.Webhooks {
+		key := fmt.Sprintf("webhooks[%d]", i)
 		if w.URL == "" {
-			return bad(fmt.Sprintf("outputs.webhooks[%d].url", i), "must be set")
+			return bad(key+".url", "must be set")
+		}
+		if u, err := url.Parse(w.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return bad(key+".url", "%q is not an http or https URL", w.URL)
+		}
+		if w.Secret == "" && w.SecretFile == "" {
+			return bad(key, "secret or secret-file must be set")
+		}
+		if w.Secret != "" && w.SecretFile != "" {
+			return bad(key, "secret and secret-file exclude each other")
+		}
+		if !oneOf(w.Format, output.FormatJSON, output.FormatOCSF) {
+			return bad(key+".format", "%q is not json or ocsf", w.Format)
 		}
 		if w.Retries < 0 || w.QueueSize < 0 || w.Timeout < 0 || w.Backoff < 0 {
-			return bad(fmt.Sprintf("outputs.webhooks[%d]", i), "retries, queue-size, timeout and backoff must not be negative")
+			return bad(key, "retries, queue-size, timeout and backoff must not be negative")
+		}
+		if err := unique(key, outputName(w.Name, "webhook", i)); err != nil {
+			return err
 		}
 	}
+	for i, sc := range o.Syslog {
+		key := fmt.Sprintf("syslog[%d]", i)
+		if !oneOf(sc.Network, "udp", "tcp", "tls") || sc.Network == "" {
+			return bad(key+".network", "%q is not udp, tcp or tls", sc.Network)
+		}
+		if _, _, err := net.SplitHostPort(sc.Address); err != nil || sc.Address == "" {
+			return bad(key+".address", "%q is not host:port", sc.Address)
+		}
+		if !oneOf(sc.Format, output.FormatJSON, output.FormatCEF, output.FormatOCSF) {
+			return bad(key+".format", "%q is not json, cef or ocsf", sc.Format)
+		}
+		if sc.Facility != nil && (*sc.Facility < 0 || *sc.Facility > 23) {
+			return bad(key+".facility", "%d is not in 0..23", *sc.Facility)
+		}
+		if sc.Network != "tls" && (sc.CAFile != "" || sc.CertFile != "" || sc.KeyFile != "" || sc.ServerName != "") {
+			return bad(key, "ca-file, cert-file, key-file and server-name need network tls")
+		}
+		if (sc.CertFile == "") != (sc.KeyFile == "") {
+			return bad(key, "cert-file and key-file go together")
+		}
+		if sc.Retries < 0 || sc.QueueSize < 0 || sc.Timeout < 0 || sc.Backoff < 0 {
+			return bad(key, "retries, queue-size, timeout and backoff must not be negative")
+		}
+		if err := unique(key, outputName(sc.Name, "syslog", i)); err != nil {
+			return err
+		}
+	}
+	if !oneOf(o.JSONFileFormat, output.FormatJSON, output.FormatOCSF) {
+		return bad("json-file-format", "%q is not json or ocsf", o.JSONFileFormat)
+	}
+	if o.JSONFileFormat != "" && o.JSONFile == "" {
+		return bad("json-file-format", "needs json-file")
+	}
+	if o.JSONFile != "" {
+		if err := unique("json-file", jsonFileName); err != nil {
+			return err
+		}
+	}
+	if o.DrainTimeout <= 0 {
+		return bad("drain-timeout", "must be positive")
+	}
 	return nil
+}
+
+// jsonFileName names the JSON-lines file output.
+const jsonFileName = "json-file"
+
+// outputName is an output's name: its configured one, or its kind and
+// index in the list.
+func outputName(name, kind string, i int) string {
+	if name != "" {
+		return name
+	}
+	return fmt.Sprintf("%s-%d", kind, i)
+}
+
+// oneOf reports whether v is empty (the default) or one of the choices.
+func oneOf(v string, choices ...string) bool {
+	return v == "" || slices.Contains(choices, v)
 }
 
 func parsePrefix(s string) (netip.Prefix, error) {

@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"crypto/hmac"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/vigil-ids/vigil/alert"
 	"github.com/vigil-ids/vigil/internal/testenv"
+	"github.com/vigil-ids/vigil/output"
 	"github.com/vigil-ids/vigil/store"
 )
 
@@ -155,7 +155,7 @@ func newHookReceiver(t *testing.T) *hookReceiver {
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		h.n++
-		if !hmac.Equal([]byte(r.Header.Get(SignatureHeader)), []byte(Sign([]byte(hookKey), body))) {
+		if !output.Verify([]byte(hookKey), body, r.Header.Get(output.SignatureHeader)) {
 			h.bad++
 			w.WriteHeader(http.StatusUnauthorized)
 			return

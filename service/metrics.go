@@ -16,9 +16,6 @@ type metrics struct {
 	checkpoints       prometheus.Counter
 	checkpointSeconds prometheus.Histogram
 	reloads           prometheus.Counter
-	deliveries        *prometheus.CounterVec
-	deliveryFailures  *prometheus.CounterVec
-	deadLetters       *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -45,18 +42,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		reloads: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "vigil_reloads_total", Help: "Successful reloads of inventory, intel and GeoIP.",
 		}),
-		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "vigil_output_deliveries_total", Help: "Alerts delivered, by output.",
-		}, []string{"output"}),
-		deliveryFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "vigil_output_failures_total", Help: "Failed delivery attempts, by output.",
-		}, []string{"output"}),
-		deadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "vigil_output_dead_letters_total", Help: "Alerts written to the dead-letter file after the last try or a full queue, by output.",
-		}, []string{"output"}),
 	}
 	for _, c := range []prometheus.Collector{m.alerts, m.dropped, m.alertErrors, m.idleFlushes, m.checkpoints,
-		m.checkpointSeconds, m.reloads, m.deliveries, m.deliveryFailures, m.deadLetters} {
+		m.checkpointSeconds, m.reloads} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("service: register metrics: %w", err)
 		}

@@ -3,215 +3,126 @@ package service
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
+	"errors"
 	"fmt"
-	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/vigil-ids/vigil/alert"
+	"github.com/vigil-ids/vigil/output"
 )
 
-// SignatureHeader carries the webhook body's HMAC-SHA256, as
-// "sha256=<hex>".
-const SignatureHeader = "X-Vigil-Signature"
-
-// outputs fan alerts out to the webhooks and the JSON-lines file.
+// outputs fan alerts out to the configured webhooks, syslog collectors
+// and JSON-lines file, in configuration order.
 type outputs struct {
-	hooks  []*webhook
-	file   *os.File
-	fileMu sync.Mutex
-	logger *slog.Logger
-	m      *metrics
-	wg     sync.WaitGroup
+	list  []*output.Output
+	drain time.Duration
 }
 
-type webhook struct {
-	cfg    WebhookConfig
-	name   string
-	secret []byte
-	queue  chan []byte
-	client *http.Client
-	dead   string
-	stop   chan struct{}
-}
-
-func newOutputs(cfg Outputs, dataDir string, logger *slog.Logger, m *metrics) (*outputs, error) {
-	o := &outputs{logger: logger.With("component", "outputs"), m: m}
-	for i, wc := range cfg.Webhooks {
-		name := wc.Name
-		if name == "" {
-			name = fmt.Sprintf("webhook-%d", i)
+// newOutputs builds every configured output. Webhook and syslog failures
+// that outlast their retries are appended to
+// data-dir/deadletter-<name>.jsonl; the file output has no dead-letter
+// file (a failing disk would fail it too) and only counts them.
+func newOutputs(cfg Outputs, dataDir, version string, deps output.Deps) (*outputs, error) {
+	o := &outputs{drain: cfg.DrainTimeout}
+	if o.drain <= 0 {
+		o.drain = DefaultConfig().Outputs.DrainTimeout
+	}
+	retry := func(name string, retries, queue int, backoff time.Duration) output.Retry {
+		r := output.DefaultRetry()
+		r.MaxAttempts = retries + 1
+		if queue > 0 {
+			r.QueueSize = queue
 		}
-		secret := []byte(wc.Secret)
+		if backoff > 0 {
+			r.Backoff = backoff
+		}
+		r.DeadLetter = filepath.Join(dataDir, "deadletter-"+name+".jsonl")
+		return r
+	}
+	add := func(out *output.Output, err error) error {
+		if err != nil {
+			return err
+		}
+		o.list = append(o.list, out)
+		return nil
+	}
+	for i, wc := range cfg.Webhooks {
+		name := outputName(wc.Name, "webhook", i)
+		secret := wc.Secret
 		if wc.SecretFile != "" {
 			b, err := os.ReadFile(wc.SecretFile)
 			if err != nil {
-				return nil, fmt.Errorf("webhook %s: %w", name, err)
+				return o.fail(fmt.Errorf("webhook %s: %w", name, err))
 			}
-			secret = bytes.TrimSpace(b)
+			secret = string(bytes.TrimSpace(b))
 		}
-		if wc.Timeout == 0 {
-			wc.Timeout = 10 * time.Second
+		err := add(output.NewWebhook(output.WebhookConfig{
+			Name: name, URL: wc.URL, Secret: secret, Format: wc.Format, Timeout: wc.Timeout,
+			Retry: retry(name, wc.Retries, wc.QueueSize, wc.Backoff), Version: version,
+		}, deps))
+		if err != nil {
+			return o.fail(fmt.Errorf("webhook %s: %w", name, err))
 		}
-		if wc.Backoff == 0 {
-			wc.Backoff = time.Second
+	}
+	for i, sc := range cfg.Syslog {
+		name := outputName(sc.Name, "syslog", i)
+		facility := 10
+		if sc.Facility != nil {
+			facility = *sc.Facility
 		}
-		if wc.QueueSize == 0 {
-			wc.QueueSize = 1000
+		err := add(output.NewSyslog(output.SyslogConfig{
+			Name: name, Network: sc.Network, Address: sc.Address, Format: sc.Format, Facility: facility,
+			Hostname: sc.Hostname, AppName: sc.AppName, CAFile: sc.CAFile, CertFile: sc.CertFile, KeyFile: sc.KeyFile,
+			ServerName: sc.ServerName, Timeout: sc.Timeout,
+			Retry: retry(name, sc.Retries, sc.QueueSize, sc.Backoff), Version: version,
+		}, deps))
+		if err != nil {
+			return o.fail(fmt.Errorf("syslog %s: %w", name, err))
 		}
-		h := &webhook{cfg: wc, name: name, secret: secret, queue: make(chan []byte, wc.QueueSize),
-			client: &http.Client{Timeout: wc.Timeout}, dead: filepath.Join(dataDir, "deadletter-"+name+".jsonl"),
-			stop: make(chan struct{})}
-		o.hooks = append(o.hooks, h)
-		o.wg.Add(1)
-		go func() { defer o.wg.Done(); o.runHook(h) }()
 	}
 	if cfg.JSONFile != "" {
-		f, err := os.OpenFile(cfg.JSONFile, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o640)
+		r := output.DefaultRetry()
+		err := add(output.NewFile(output.FileConfig{Name: jsonFileName, Path: cfg.JSONFile, Format: cfg.JSONFileFormat, Retry: r, Version: version}, deps))
 		if err != nil {
-			return nil, fmt.Errorf("json-file: %w", err)
+			return o.fail(fmt.Errorf("json-file: %w", err))
 		}
-		o.file = f
 	}
 	return o, nil
 }
 
-// deliver queues an alert for every output; it never blocks on a slow
-// receiver: a full queue sends the alert to the dead-letter file.
-func (o *outputs) deliver(a alert.Alert) {
-	body, err := json.Marshal(a)
-	if err != nil {
-		return
-	}
-	for _, h := range o.hooks {
-		select {
-		case h.queue <- body:
-		default:
-			o.deadLetter(h, body, "queue full")
-		}
-	}
-	if o.file != nil {
-		o.fileMu.Lock()
-		_, err := o.file.Write(append(body, '\n'))
-		o.fileMu.Unlock()
-		if err != nil {
-			o.m.deliveryFailures.WithLabelValues("json-file").Inc()
-		} else {
-			o.m.deliveries.WithLabelValues("json-file").Inc()
-		}
-	}
-}
-
-func (o *outputs) runHook(h *webhook) {
-	for {
-		select {
-		case body := <-h.queue:
-			o.send(h, body)
-		case <-h.stop:
-			// Drain what is queued, without retries, so that a stop does
-			// not lose alerts: what fails goes to the dead-letter file.
-			for {
-				select {
-				case body := <-h.queue:
-					if err := h.post(body); err != nil {
-						o.deadLetter(h, body, err.Error())
-					} else {
-						o.m.deliveries.WithLabelValues(h.name).Inc()
-					}
-				default:
-					return
-				}
-			}
-		}
-	}
-}
-
-func (o *outputs) send(h *webhook, body []byte) {
-	backoff := h.cfg.Backoff
-	for try := 0; ; try++ {
-		err := h.post(body)
-		if err == nil {
-			o.m.deliveries.WithLabelValues(h.name).Inc()
-			return
-		}
-		o.m.deliveryFailures.WithLabelValues(h.name).Inc()
-		if try >= h.cfg.Retries {
-			o.deadLetter(h, body, err.Error())
-			return
-		}
-		select {
-		case <-time.After(backoff):
-		case <-h.stop:
-			o.deadLetter(h, body, "stopped: "+err.Error())
-			return
-		}
-		backoff = min(backoff*2, time.Minute)
-	}
-}
-
-// Sign returns the value of SignatureHeader for body.
-func Sign(secret, body []byte) string {
-	mac := hmac.New(sha256.New, secret)
-	mac.Write(body)
-	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
-}
-
-func (h *webhook) post(body []byte) error {
-	ctx, cancel := context.WithTimeout(context.Background(), h.cfg.Timeout)
+// fail closes the outputs built so far and returns err.
+func (o *outputs) fail(err error) (*outputs, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.cfg.URL, bytes.NewReader(body))
-	if err != nil {
-		return err
+	for _, out := range o.list {
+		out.Close(ctx)
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "vigil")
-	req.Header.Set(SignatureHeader, Sign(h.secret, body))
-	resp, err := h.client.Do(req)
-	if err != nil {
-		return err
-	}
-	resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("status %d", resp.StatusCode)
-	}
-	return nil
+	return nil, err
 }
 
-func (o *outputs) deadLetter(h *webhook, body []byte, reason string) {
-	o.m.deadLetters.WithLabelValues(h.name).Inc()
-	line, _ := json.Marshal(struct {
-		Time   time.Time       `json:"time"`
-		Reason string          `json:"reason"`
-		Alert  json.RawMessage `json:"alert"`
-	}{time.Now().UTC(), strings.TrimSpace(reason), body})
-	f, err := os.OpenFile(h.dead, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o640)
-	if err != nil {
-		o.logger.Error("dead-letter file", "output", h.name, "err", err)
-		return
-	}
-	defer f.Close()
-	if _, err := f.Write(append(line, '\n')); err != nil {
-		o.logger.Error("dead-letter file", "output", h.name, "err", err)
+// deliver queues an alert for every output; it never blocks on a slow
+// receiver: a full queue drops the alert and counts it.
+func (o *outputs) deliver(a alert.Alert) {
+	for _, out := range o.list {
+		out.Enqueue(a)
 	}
 }
 
-func (o *outputs) close() {
+// close drains the outputs in order within the drain timeout; what is
+// still queued then goes to the dead-letter files.
+func (o *outputs) close() error {
 	if o == nil {
-		return
+		return nil
 	}
-	for _, h := range o.hooks {
-		close(h.stop)
+	ctx, cancel := context.WithTimeout(context.Background(), o.drain)
+	defer cancel()
+	var errs []error
+	for _, out := range o.list {
+		if err := out.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("output %s: %w", out.Name(), err))
+		}
 	}
-	o.wg.Wait()
-	if o.file != nil {
-		o.file.Close()
-	}
+	return errors.Join(errs...)
 }

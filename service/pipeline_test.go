@@ -4,11 +4,12 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"log/slog"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/vigil-ids/vigil/alert"
+	"github.com/vigil-ids/vigil/output"
 	"github.com/vigil-ids/vigil/store"
 )
 
@@ -56,11 +58,12 @@ func TestAlertPolicy(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.stores.Close()
-	s.out, err = newOutputs(cfg.Outputs, dir, s.logger, s.m)
+	s.out, err = newOutputs(cfg.Outputs, dir, "", output.Deps{Registry: s.reg})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.out.close()
+	file := s.out.list[0]
 	ctx := context.Background()
 	main := s.stores.Main()
 	if err := main.PutSettings(ctx, store.Settings{Subscription: subB, Detections: map[string]bool{alert.IncomingSSH: false}, IdentityAnalytics: false}); err != nil {
@@ -79,7 +82,7 @@ func TestAlertPolicy(t *testing.T) {
 		name      string
 		a         alert.Alert
 		stored    bool
-		delivered int // lines in the JSON file afterwards
+		delivered int // alerts handed to the JSON-lines file so far
 	}{
 		{"new alert", mk(alert.IncomingSSH, subA, time.Hour), true, 1},
 		{"same alert again", mk(alert.IncomingSSH, subA, time.Hour), true, 1},
@@ -98,10 +101,16 @@ func TestAlertPolicy(t *testing.T) {
 			if stored := err == nil; stored != tc.stored {
 				t.Errorf("stored %v, want %v (%v)", stored, tc.stored, err)
 			}
-			if n := countLines(t, cfg.Outputs.JSONFile); n != tc.delivered {
+			if n := file.Stats().Enqueued; n != uint64(tc.delivered) {
 				t.Errorf("%d deliveries, want %d", n, tc.delivered)
 			}
 		})
+	}
+	if err := s.out.close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := countLines(t, cfg.Outputs.JSONFile); n != 3 {
+		t.Errorf("%d lines in the JSON-lines file, want 3", n)
 	}
 	page, err := s.stores.ListAlerts(ctx, store.AlertQuery{})
 	if err != nil {
@@ -115,27 +124,25 @@ func TestAlertPolicy(t *testing.T) {
 	}
 }
 
-// TestWebhookDeadLetter checks retries with backoff, the signature, and
-// the dead-letter file after the last try.
+// TestWebhookDeadLetter checks retries with backoff, the signature, the
+// dead-letter file after the last try, and the metrics on the service's
+// registry.
 func TestWebhookDeadLetter(t *testing.T) {
 	var tries atomic.Int32
 	var badSig atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tries.Add(1)
-		body := make([]byte, r.ContentLength)
-		r.Body.Read(body)
-		if r.Header.Get(SignatureHeader) != Sign([]byte("k"), body) {
+		body, _ := io.ReadAll(r.Body)
+		if !output.Verify([]byte("k"), body, r.Header.Get(output.SignatureHeader)) {
 			badSig.Add(1)
 		}
 		w.WriteHeader(http.StatusServiceUnavailable)
 	}))
 	defer srv.Close()
 	dir := t.TempDir()
-	m, err := newMetrics(prometheus.NewRegistry())
-	if err != nil {
-		t.Fatal(err)
-	}
-	o, err := newOutputs(Outputs{Webhooks: []WebhookConfig{{Name: "soc", URL: srv.URL, Secret: "k", Retries: 2, Backoff: time.Millisecond}}}, dir, slog.New(slog.DiscardHandler), m)
+	reg := prometheus.NewRegistry()
+	cfg := Outputs{Webhooks: []WebhookConfig{{Name: "soc", URL: srv.URL, Secret: "k", Retries: 2, Backoff: time.Millisecond}}, DrainTimeout: time.Second}
+	o, err := newOutputs(cfg, dir, "", output.Deps{Registry: reg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,21 +150,49 @@ func TestWebhookDeadLetter(t *testing.T) {
 	o.deliver(a)
 	dead := filepath.Join(dir, "deadletter-soc.jsonl")
 	waitFor(t, "the dead-letter file", func() bool { return countLines(t, dead) == 1 })
-	o.close()
+	if err := o.close(); err != nil {
+		t.Fatal(err)
+	}
 	if tries.Load() != 3 || badSig.Load() != 0 {
 		t.Errorf("%d tries (want 3), %d bad signatures", tries.Load(), badSig.Load())
 	}
 	b, _ := os.ReadFile(dead)
 	var entry struct {
-		Reason string
-		Alert  alert.Alert
+		Output   string
+		Attempts int
+		Error    string
+		Alert    alert.Alert
 	}
-	if err := json.Unmarshal(b, &entry); err != nil || entry.Alert.ID != a.ID || entry.Reason != "status 503" {
+	if err := json.Unmarshal(b, &entry); err != nil || entry.Alert.ID != a.ID || entry.Output != "soc" || entry.Attempts != 3 || !strings.Contains(entry.Error, "status 503") {
 		t.Errorf("dead letter %s (%v)", b, err)
 	}
-	if got := counterValue(m.deliveryFailures.WithLabelValues("soc")); got != 3 {
-		t.Errorf("failures counter %v", got)
+	if got := gathered(t, reg, "vigil_output_failed_attempts_total", "soc"); got != 3 {
+		t.Errorf("failed attempts metric %v, want 3", got)
 	}
+}
+
+// gathered returns the value of the counter of a metric family with
+// output=name, as the registry exports it.
+func gathered(t *testing.T, reg *prometheus.Registry, family, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != family {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "output" && l.GetValue() == name {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	t.Fatalf("no %s{output=%q}", family, name)
+	return 0
 }
 
 // TestReload rewrites the config file; the running service reloads its

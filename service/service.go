@@ -45,6 +45,7 @@ import (
 	"github.com/vigil-ids/vigil/detect/management"
 	"github.com/vigil-ids/vigil/detect/network"
 	"github.com/vigil-ids/vigil/flow"
+	"github.com/vigil-ids/vigil/output"
 	"github.com/vigil-ids/vigil/server"
 	"github.com/vigil-ids/vigil/spool"
 	"github.com/vigil-ids/vigil/store"
@@ -70,6 +71,9 @@ type Deps struct {
 	ConfigPath string
 	// Now is the wall clock; nil means time.Now.
 	Now func() time.Time
+	// Version is Vigil's version, carried in OCSF and CEF payloads and
+	// the webhook User-Agent.
+	Version string
 }
 
 // Service is one running `vigil run`.
@@ -94,14 +98,14 @@ type Service struct {
 	nudgeCh  chan struct{}
 
 	// mu guards what the API reads while the engine runs.
-	mu        sync.Mutex
-	inputs    *inputs
-	lastCkpt  time.Time
-	netSum    network.Summary
-	mgmtSum   management.Summary
-	folders   map[string]*folderHealth
+	mu       sync.Mutex
+	inputs   *inputs
+	lastCkpt time.Time
+	netSum   network.Summary
+	mgmtSum  management.Summary
+	folders  map[string]*folderHealth
 	// files is owned by the watcher's goroutine.
-	files map[string]*fileIndex
+	files     map[string]*fileIndex
 	started   chan struct{}
 	httpAddr  net.Addr
 	collAddrs map[string]netip.AddrPort
@@ -254,7 +258,8 @@ func (s *Service) Run(ctx context.Context) (err error) {
 		return err
 	}
 
-	out, err := newOutputs(cfg.Outputs, cfg.DataDir, s.logger, s.m)
+	out, err := newOutputs(cfg.Outputs, cfg.DataDir, s.deps.Version,
+		output.Deps{Registry: s.reg, Logger: s.deps.Logger.With("component", "outputs"), Now: s.now})
 	if err != nil {
 		return fmt.Errorf("service: %w", err)
 	}
@@ -325,7 +330,7 @@ func (s *Service) Run(ctx context.Context) (err error) {
 	close(s.netCh)
 	close(s.mgmtCh)
 	engine.Wait()
-	s.out.close()
+	errs = append(errs, s.out.close())
 	s.logger.Info("stopped")
 	return errors.Join(errs...)
 }
@@ -341,7 +346,7 @@ func (s *Service) abort(engine *sync.WaitGroup, err error) error {
 	close(s.netCh)
 	close(s.mgmtCh)
 	engine.Wait()
-	s.out.close()
+	s.out.close() // err says why the start failed; drain errors add nothing
 	return err
 }
 
