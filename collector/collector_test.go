@@ -4,9 +4,6 @@ import (
 	"context"
 	"net"
 	"net/netip"
-	"os/exec"
-	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -332,7 +329,6 @@ func TestKernelUDPCounters(t *testing.T) {
 // loopback. The flows the handlers receive must be the connections in the
 // capture.
 func TestSoftflowdExport(t *testing.T) {
-	softflowd := testenv.Tool(t, "softflowd")
 	server := netip.MustParseAddr("240.125.0.2")
 	for _, tc := range []struct {
 		file, client string
@@ -347,18 +343,7 @@ func TestSoftflowdExport(t *testing.T) {
 			reg := prometheus.NewRegistry()
 			c, s := start(t, loopbackConfig(2), reg)
 			port := c.Addrs()["ipfix"].Port()
-			cmd := exec.Command(softflowd, "-r", path, "-n", "127.0.0.1:"+strconv.Itoa(int(port)),
-				"-v", "10", "-A", "milli", "-a", "-d", "-c", "none", "-p", filepath.Join(t.TempDir(), "softflowd.pid"))
-			out, err := cmd.CombinedOutput()
-			if err != nil {
-				t.Fatalf("softflowd: %v\n%s", err, out)
-			}
-			m := regexp.MustCompile(`Flows exported: \d+ \((\d+) records\) in (\d+) packets \(0 failures\)`).FindSubmatch(out)
-			if m == nil {
-				t.Fatalf("softflowd did not report its exports:\n%s", out)
-			}
-			wantRecords, _ := strconv.Atoi(string(m[1]))
-			wantDatagrams, _ := strconv.Atoi(string(m[2]))
+			wantDatagrams, wantRecords := testenv.Softflowd(t, path, netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), port))
 			waitFor(t, "softflowd's datagrams", func() bool {
 				return c.Stats().Listeners[0].Datagrams >= uint64(wantDatagrams)
 			})

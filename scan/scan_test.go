@@ -3,15 +3,11 @@ package scan
 import (
 	"encoding/json"
 	"math/rand/v2"
-	"net"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -24,50 +20,18 @@ var sshCaptures = []string{"hydra-1_tasks.pcap", "hydra-4_tasks.pcap", "medusa-1
 
 const victim = "240.125.0.2"
 
-// softflowdIPFIX has softflowd read a capture and export IPFIX to a UDP
-// socket on loopback, and writes the datagrams it receives one after the
-// other: an IPFIX file in the sense of RFC 5655.
+// softflowdIPFIX has softflowd export a capture as IPFIX and writes the
+// datagrams one after the other: an IPFIX file in the sense of RFC 5655.
 func softflowdIPFIX(t *testing.T, capture string) string {
 	t.Helper()
-	softflowd := testenv.Tool(t, "softflowd")
-	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	_ = conn.SetReadBuffer(8 << 20)
-	port := conn.LocalAddr().(*net.UDPAddr).Port
-	// Flags as documented in DEPENDENCIES: without -d and "-c none"
-	// softflowd waits on its control socket; -A milli -a keeps the
-	// capture's own times.
-	out, err := exec.Command(softflowd, "-r", capture, "-n", "127.0.0.1:"+strconv.Itoa(port),
-		"-v", "10", "-A", "milli", "-a", "-d", "-c", "none", "-p", filepath.Join(t.TempDir(), "softflowd.pid")).CombinedOutput()
-	if err != nil {
-		t.Fatalf("softflowd: %v\n%s", err, out)
-	}
-	m := regexp.MustCompile(`Flows exported: \d+ \((\d+) records\) in (\d+) packets`).FindSubmatch(out)
-	if m == nil {
-		t.Fatalf("softflowd did not report its exports:\n%s", out)
-	}
-	datagrams, _ := strconv.Atoi(string(m[2]))
-	if err := conn.SetReadDeadline(time.Now().Add(30 * time.Second)); err != nil {
-		t.Fatal(err)
-	}
 	path := filepath.Join(t.TempDir(), filepath.Base(capture)+".ipfix")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
+	var data []byte
+	datagrams, _ := testenv.SoftflowdDatagrams(t, capture)
+	for _, d := range datagrams {
+		data = append(data, d.Data...)
 	}
-	defer f.Close()
-	buf := make([]byte, 65535)
-	for i := 0; i < datagrams; i++ {
-		n, err := conn.Read(buf)
-		if err != nil {
-			t.Fatalf("datagram %d of %d: %v", i+1, datagrams, err)
-		}
-		if _, err := f.Write(buf[:n]); err != nil {
-			t.Fatal(err)
-		}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
 	}
 	return path
 }

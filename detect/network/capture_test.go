@@ -1,14 +1,8 @@
 package network
 
 import (
-	"net"
 	"net/netip"
-	"os/exec"
-	"path/filepath"
-	"regexp"
-	"strconv"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -75,41 +69,15 @@ func TestCapturePacketPath(t *testing.T) {
 }
 
 func TestCaptureSoftflowdIPFIX(t *testing.T) {
-	softflowd := testenv.Tool(t, "softflowd")
 	for _, c := range sshCaptures {
 		t.Run(c.file, func(t *testing.T) {
 			path := testenv.SharedData(t, "pcap", "ssh-bruteforce", c.file)
-			conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
-			_ = conn.SetReadBuffer(8 << 20)
-			port := conn.LocalAddr().(*net.UDPAddr).Port
-			cmd := exec.Command(softflowd, "-r", path, "-n", "127.0.0.1:"+strconv.Itoa(port),
-				"-v", "10", "-A", "milli", "-a", "-d", "-c", "none", "-p", filepath.Join(t.TempDir(), "softflowd.pid"))
-			out, err := cmd.CombinedOutput()
-			if err != nil {
-				t.Fatalf("softflowd: %v\n%s", err, out)
-			}
-			m := regexp.MustCompile(`Flows exported: \d+ \((\d+) records\) in (\d+) packets`).FindSubmatch(out)
-			if m == nil {
-				t.Fatalf("softflowd did not report its exports:\n%s", out)
-			}
-			datagrams, _ := strconv.Atoi(string(m[2]))
+			datagrams, _ := testenv.SoftflowdDatagrams(t, path)
 			dec := netflow.NewDecoder(netflow.DefaultConfig())
 			var rs []flow.Record
 			h := func(r *flow.Record) { rs = append(rs, *r) }
-			buf := make([]byte, 65535)
-			if err := conn.SetReadDeadline(time.Now().Add(30 * time.Second)); err != nil {
-				t.Fatal(err)
-			}
-			for i := 0; i < datagrams; i++ {
-				n, from, err := conn.ReadFromUDPAddrPort(buf)
-				if err != nil {
-					t.Fatalf("datagram %d of %d: %v", i+1, datagrams, err)
-				}
-				if err := dec.Decode(from, netflow.TransportUDP, buf[:n], h); err != nil {
+			for i, d := range datagrams {
+				if err := dec.Decode(d.From, netflow.TransportUDP, d.Data, h); err != nil {
 					t.Errorf("datagram %d: %v", i+1, err)
 				}
 			}

@@ -1,14 +1,8 @@
 package flowfile_test
 
 import (
-	"net"
 	"net/netip"
-	"os/exec"
-	"path/filepath"
-	"regexp"
-	"strconv"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -23,7 +17,6 @@ import (
 // The flows decoded from its datagrams must be the connections in the
 // capture, and the same connections our own meter finds.
 func TestSoftflowdExport(t *testing.T) {
-	softflowd := testenv.Tool(t, "softflowd")
 	server := netip.MustParseAddr("240.125.0.2")
 	for _, c := range []struct {
 		file   string
@@ -37,34 +30,7 @@ func TestSoftflowdExport(t *testing.T) {
 	} {
 		t.Run(c.file, func(t *testing.T) {
 			path := testenv.SharedData(t, "pcap", "ssh-bruteforce", c.file)
-			conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
-			if err := conn.SetReadBuffer(8 << 20); err != nil {
-				t.Logf("receive buffer: %v", err)
-			}
-			port := conn.LocalAddr().(*net.UDPAddr).Port
-
-			// softflowd with -r needs -d (foreground), -c none (no control
-			// socket, which can block) and a pid file of its own; -a takes
-			// the clock from the capture; -A milli exports absolute times.
-			cmd := exec.Command(softflowd, "-r", path, "-n", "127.0.0.1:"+strconv.Itoa(port),
-				"-v", "10", "-A", "milli", "-a", "-d", "-c", "none", "-p", filepath.Join(t.TempDir(), "softflowd.pid"))
-			out, err := cmd.CombinedOutput()
-			if err != nil {
-				t.Fatalf("softflowd: %v\n%s", err, out)
-			}
-
-			// softflowd has exited, so every datagram it sent is already in
-			// the socket buffer; it reports how many it sent.
-			m := regexp.MustCompile(`Flows exported: \d+ \((\d+) records\) in (\d+) packets \(0 failures\)`).FindSubmatch(out)
-			if m == nil {
-				t.Fatalf("softflowd did not report its exports:\n%s", out)
-			}
-			wantRecords, _ := strconv.Atoi(string(m[1]))
-			wantDatagrams, _ := strconv.Atoi(string(m[2]))
+			datagrams, wantRecords := testenv.SoftflowdDatagrams(t, path)
 			dec := netflow.NewDecoder(netflow.DefaultConfig())
 			exported := map[uint16]bool{} // client source ports of SYN flows
 			var records int
@@ -77,19 +43,9 @@ func TestSoftflowdExport(t *testing.T) {
 					exported[r.SrcPort] = true
 				}
 			}
-			buf := make([]byte, 65535)
-			// The deadline only guards against a lost datagram hanging the
-			// test; on loopback none is expected.
-			if err := conn.SetReadDeadline(time.Now().Add(30 * time.Second)); err != nil {
-				t.Fatal(err)
-			}
-			for datagrams := 1; datagrams <= wantDatagrams; datagrams++ {
-				n, from, err := conn.ReadFromUDPAddrPort(buf)
-				if err != nil {
-					t.Fatalf("datagram %d of %d: %v", datagrams, wantDatagrams, err)
-				}
-				if err := dec.Decode(from, netflow.TransportUDP, buf[:n], h); err != nil {
-					t.Errorf("datagram %d: %v", datagrams, err)
+			for i, d := range datagrams {
+				if err := dec.Decode(d.From, netflow.TransportUDP, d.Data, h); err != nil {
+					t.Errorf("datagram %d: %v", i+1, err)
 				}
 			}
 			dec.Flush(h)
@@ -97,8 +53,8 @@ func TestSoftflowdExport(t *testing.T) {
 				t.Errorf("decoded %d records, softflowd exported %d", records, wantRecords)
 			}
 			if len(exported) != c.conns {
-				t.Errorf("softflowd exported %d client->server:22 SYN flows, the capture has %d connections\n%s",
-					len(exported), c.conns, out)
+				t.Errorf("softflowd exported %d client->server:22 SYN flows, the capture has %d connections",
+					len(exported), c.conns)
 			}
 
 			// Our meter on the same capture must find the same connections.
