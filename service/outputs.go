@@ -20,10 +20,8 @@ type outputs struct {
 	drain time.Duration
 }
 
-// newOutputs builds every configured output. Webhook and syslog failures
-// that outlast their retries are appended to
-// data-dir/deadletter-<name>.jsonl; the file output has no dead-letter
-// file (a failing disk would fail it too) and only counts them.
+// newOutputs builds every configured output. Alerts whose delivery
+// outlasts the retries are appended to data-dir/deadletter-<name>.jsonl.
 func newOutputs(cfg Outputs, dataDir, version string, deps output.Deps) (*outputs, error) {
 	o := &outputs{drain: cfg.DrainTimeout}
 	if o.drain <= 0 {
@@ -83,8 +81,10 @@ func newOutputs(cfg Outputs, dataDir, version string, deps output.Deps) (*output
 		}
 	}
 	if cfg.JSONFile != "" {
-		r := output.DefaultRetry()
-		err := add(output.NewFile(output.FileConfig{Name: jsonFileName, Path: cfg.JSONFile, Format: cfg.JSONFileFormat, Retry: r, Version: version}, deps))
+		r := retry(jsonFileName, 0, 0, 0)
+		r.MaxAttempts = output.DefaultRetry().MaxAttempts
+		err := add(output.NewFile(output.FileConfig{Name: jsonFileName, Path: cfg.JSONFile, Format: cfg.JSONFileFormat,
+			Retry: r, Version: version}, deps))
 		if err != nil {
 			return o.fail(fmt.Errorf("json-file: %w", err))
 		}
