@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
@@ -246,4 +248,37 @@ func counterValue(c prometheus.Counter) float64 {
 		return -1
 	}
 	return m.GetCounter().GetValue()
+}
+
+// TestFileOCSF checks that json-file-format: ocsf writes OCSF Detection
+// Findings, and that close drains the queue into the file.
+func TestFileOCSF(t *testing.T) {
+	dir := t.TempDir()
+	cfg, err := ParseConfig([]byte("outputs:\n  json-file: " + filepath.Join(dir, "findings.jsonl") + "\n  json-file-format: ocsf\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := newOutputs(cfg.Outputs, dir, "1.2.3", output.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := alert.New(alert.IncomingSSH, "k", time.Unix(0, 0), time.Unix(3600, 0))
+	o.deliver(a)
+	if err := o.close(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(cfg.Outputs.JSONFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f output.OCSFFinding
+	if err := json.Unmarshal(b, &f); err != nil {
+		t.Fatalf("%s: %v", b, err)
+	}
+	if f.ClassUID != 2004 || f.FindingInfo.UID != a.ID {
+		t.Errorf("class %d, finding uid %q", f.ClassUID, f.FindingInfo.UID)
+	}
+	if diff := cmp.Diff(output.OCSF(&a, "1.2.3"), f, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("finding (-want +got):\n%s", diff)
+	}
 }
