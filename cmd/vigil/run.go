@@ -42,7 +42,7 @@ documents every key of the configuration file.`,
 			}
 			reg := prometheus.NewRegistry()
 			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-			svc, err := service.New(cfg, service.Deps{Logger: a.logger, Registry: reg, ConfigPath: cfgPath})
+			svc, err := service.New(cfg, service.Deps{Logger: a.logger, Registry: reg, ConfigPath: cfgPath, Version: version})
 			if err != nil {
 				return err
 			}
