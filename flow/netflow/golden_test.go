@@ -212,6 +212,11 @@ func checkGolden(t *testing.T, name string, recs []flow.Record, st Stats) {
 	}
 	path := filepath.Join("testdata", "golden", name+".jsonl")
 	statsPath := filepath.Join("testdata", "golden", name+".stats.txt")
+	if strings.HasPrefix(name, "akvorado") {
+		// AGPL captures: only a digest of what we decode from them is kept.
+		testenv.DigestGolden(t, path+".sha256", append(buf.Bytes(), st.String()...), *update)
+		return
+	}
 	if *update {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatal(err)
