@@ -1,6 +1,7 @@
 package scan
 
 import (
+	"context"
 	"io/fs"
 	"math/rand/v2"
 	"net/netip"
@@ -10,8 +11,11 @@ import (
 	"time"
 
 	"github.com/vigil-ids/vigil/config"
+	"github.com/vigil-ids/vigil/enrich/intel"
+	"github.com/vigil-ids/vigil/enrich/inventory"
 	"github.com/vigil-ids/vigil/flow"
 	"github.com/vigil-ids/vigil/flow/export"
+	"github.com/vigil-ids/vigil/sim"
 	"github.com/vigil-ids/vigil/sim/mgmt"
 )
 
@@ -174,4 +178,36 @@ func BenchmarkScanActivityLog(b *testing.B) {
 func BenchmarkScanActivityLogBlobs(b *testing.B) {
 	blobs, _, size := activityLog(b)
 	benchActivityLog(b, blobs, size)
+}
+
+// BenchmarkScanSimulatedIPFIX scans the IPFIX files of the simulator's
+// default estate (two exporters, 1:1 and 1:10, 50 resources, 14 days) with
+// its inventory and threat feed: the realistic case of `vigil scan`.
+func BenchmarkScanSimulatedIPFIX(b *testing.B) {
+	dir := b.TempDir()
+	cfg := sim.DefaultConfig()
+	cfg.NetworkOnly = true
+	if _, err := sim.Run(context.Background(), cfg, dir, nil); err != nil {
+		b.Fatal(err)
+	}
+	inv, err := inventory.Load(filepath.Join(dir, "inventory.jsonl"), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	feeds, err := intel.Load([]intel.Spec{{Path: filepath.Join(dir, "intel", "c2.csv")}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	opts := Options{Detection: config.DefaultDetection(), Inventory: inv, Intel: feeds}
+	path := filepath.Join(dir, "flows", "ipfix")
+	b.ResetTimer()
+	var records uint64
+	for range b.N {
+		res, err := Run([]string{path}, opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		records += res.Summary.FlowRecords
+	}
+	b.ReportMetric(float64(records)/b.Elapsed().Seconds(), "records/s")
 }

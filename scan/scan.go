@@ -152,7 +152,7 @@ func Run(paths []string, opts Options) (Result, error) {
 			name:  in.path,
 			first: in.first,
 			run: func(emit func(*audit.Event)) error {
-				s, err := auditfile.ReadFile(in.path, emit)
+				s, err := auditfile.ReadFileOptions(in.path, auditfile.Options{Unpaired: true}, emit)
 				mu.Lock()
 				sum.Audit.Merge(s)
 				mu.Unlock()
@@ -174,11 +174,15 @@ func Run(paths []string, opts Options) (Result, error) {
 		}, onErr)
 	}
 	netDet.Close()
-	// Each file's reader pairs the stages of an Activity Log operation
-	// within the file; the hourly blobs of an export split some operations
-	// across two files, so the merged stream goes through one more pairer
-	// that joins them before detection.
-	pairer := azure.NewPairer(azure.DefaultPairConfig(), mgmtDet.Add)
+	// The Start, Accept, Success and Failure records of an Activity Log
+	// operation are paired once, over the merged stream of all files:
+	// the hourly blobs of an export split some operations across two
+	// files, which pairing within each file would miss.
+	var paired uint64
+	pairer := azure.NewPairer(azure.DefaultPairConfig(), func(ev *audit.Event) {
+		paired++
+		mgmtDet.Add(ev)
+	})
 	if len(auditStreams) > 0 {
 		progress(fmt.Sprintf("reading %d audit-log file(s)", len(auditStreams)))
 		lookahead := opts.Detection.Management.ReorderWindow
@@ -188,7 +192,10 @@ func Run(paths []string, opts Options) (Result, error) {
 		}, onErr)
 	}
 	pairer.Flush()
-	sum.CrossFilePaired = pairer.Stats().Paired
+	// The readers delivered records unpaired; the events and the pairing
+	// figures are the merged pairer's.
+	ps := pairer.Stats()
+	sum.Audit.Events, sum.Audit.Paired, sum.Audit.Unfinished = paired, ps.Paired, ps.Unfinished
 	mgmtDet.Close()
 	sum.Network = netDet.Summary()
 	sum.Management = mgmtDet.Summary()

@@ -264,12 +264,28 @@ func reason(err error) string {
 
 // ReadFile reads an audit-log file; see Read.
 func ReadFile(path string, h func(*audit.Event)) (Summary, error) {
+	return ReadFileOptions(path, Options{}, h)
+}
+
+// Options change how a file is read.
+type Options struct {
+	// Unpaired delivers each Activity Log record as its own event, the
+	// Start and Accept stages with audit.ResultStarted, instead of pairing
+	// the stages of an operation within the file. A caller that merges
+	// many files pairs them once over the merged stream (azure.Pairer's
+	// AddEvent), which also joins operations split across files and saves
+	// pairing every record twice.
+	Unpaired bool
+}
+
+// ReadFileOptions reads an audit-log file with options; see Read.
+func ReadFileOptions(path string, opts Options, h func(*audit.Event)) (Summary, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return Summary{}, err
 	}
 	defer f.Close()
-	return Read(f, path, h)
+	return ReadOptions(f, path, opts, h)
 }
 
 // Read detects the format of r's content (gunzipping it first when it
@@ -284,6 +300,11 @@ func ReadFile(path string, h func(*audit.Event)) (Summary, error) {
 // underlying reader or gzip stream; malformed records are counted in the
 // Summary, not returned.
 func Read(r io.Reader, name string, h func(*audit.Event)) (Summary, error) {
+	return ReadOptions(r, name, Options{}, h)
+}
+
+// ReadOptions is Read with options.
+func ReadOptions(r io.Reader, name string, opts Options, h func(*audit.Event)) (Summary, error) {
 	var sum Summary
 	br := bufio.NewReaderSize(r, 256<<10)
 	if magic, err := br.Peek(2); err == nil && magic[0] == 0x1f && magic[1] == 0x8b {
@@ -311,7 +332,9 @@ func Read(r io.Reader, name string, h func(*audit.Event)) (Summary, error) {
 	var pairer *azure.Pairer
 	switch kind {
 	case KindAzureActivity, KindEntraSignIn:
-		pairer = azure.NewPairer(azure.DefaultPairConfig(), emit)
+		if !opts.Unpaired {
+			pairer = azure.NewPairer(azure.DefaultPairConfig(), emit)
+		}
 		var rec azure.Record
 		decode = func(b []byte) {
 			if err := azure.Decode(b, &rec); err != nil {
@@ -322,6 +345,10 @@ func Read(r io.Reader, name string, h func(*audit.Event)) (Summary, error) {
 				sum.EntraSignIn++
 			} else {
 				sum.AzureActivity++
+			}
+			if pairer == nil {
+				emit(&rec.Event)
+				return
 			}
 			pairer.Add(&rec)
 		}

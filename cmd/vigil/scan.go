@@ -192,9 +192,6 @@ func writeSummary(w io.Writer, res scan.Result) {
 	}
 	if s.AuditFiles > 0 {
 		fmt.Fprintln(w, indent("audit: ", auditSummary(s.Audit)))
-		if s.CrossFilePaired > 0 {
-			fmt.Fprintf(w, "       %d operation(s) joined across files\n", s.CrossFilePaired)
-		}
 	}
 	// The detectors' summaries name their layer themselves.
 	if s.FlowFiles > 0 {
