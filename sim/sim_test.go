@@ -307,7 +307,6 @@ type hourKey struct {
 type hourStats struct {
 	attempts float64
 	perPeer  map[netip.Addr]float64
-	listed   bool // traffic with a listed address
 }
 
 // features computes the issue-4 features from every flow file of the

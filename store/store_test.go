@@ -106,6 +106,9 @@ func TestAlertUpsertKeepsStatusAndNeverDuplicates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if got.Status != alert.StatusDismissed || got.StatusComment != "known scanner" {
+		t.Fatalf("status after the change: %q %q", got.Status, got.StatusComment)
+	}
 	// The incident grows: same id, later end, more evidence.
 	a.End = a.End.Add(time.Hour)
 	a.Evidence["connections"] = 25

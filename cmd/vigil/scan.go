@@ -213,7 +213,7 @@ func writeSummary(w io.Writer, res scan.Result) {
 	}
 }
 
-func byType(m map[string]int) string {
+func byType[N int | uint64](m map[string]N) string {
 	if len(m) == 0 {
 		return ""
 	}
@@ -247,16 +247,8 @@ func auditSummary(s auditfile.Summary) string {
 		s.Records(), s.AzureActivity, s.EntraSignIn, s.CloudTrail, s.GCPAudit)
 	fmt.Fprintf(&b, "%d event(s) after pairing %d Activity Log stage record(s); %d operation(s) without an outcome\n",
 		s.Events, s.Paired, s.Unfinished)
-	fmt.Fprintf(&b, "malformed: %d%s", s.MalformedTotal(), byType(toInt(s.Malformed)))
+	fmt.Fprintf(&b, "malformed: %d%s", s.MalformedTotal(), byType(s.Malformed))
 	return b.String()
-}
-
-func toInt(m map[string]uint64) map[string]int {
-	out := make(map[string]int, len(m))
-	for k, v := range m {
-		out[k] = int(v)
-	}
-	return out
 }
 
 // writeConfig prints the detection configuration that a scan would use.

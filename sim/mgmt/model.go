@@ -114,9 +114,8 @@ type event struct {
 	signin   signinKind
 	appName  string
 	region   string
-	note     string // scripted incident this event belongs to
-	eventHub bool   // the subscription exports through Event Hub
-	wrapped  bool   // the subscription's blobs hold {"records":[...]} objects
+	eventHub bool // the subscription exports through Event Hub
+	wrapped  bool // the subscription's blobs hold {"records":[...]} objects
 }
 
 func (e *event) tool() audit.Tool { return audit.ToolForAppID(e.appID) }
